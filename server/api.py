@@ -1,0 +1,236 @@
+"""The station API (see shipgate.wire for the contract). Views only parse, call and answer."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from server.db import get_session
+from server.gatestate import current_version
+from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
+from server.metrics import SCAN_SECONDS, SCANS
+from server.models import GateEntry, Station, utcnow, warehouse_shops
+from server.scans import ScanRequest, record_scan, scan_answer
+from server.stations import authenticate
+from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_CODE = 512
+FEED_LIMIT = 5000
+
+
+@bp.before_request
+def require_station() -> None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        raise Unauthorized("缺少工作站令牌", error="missing_token")
+    station = authenticate(get_session(), header[7:].strip())
+    if station is None:
+        raise Unauthorized()
+    g.station = station
+
+
+@bp.post("/scans")
+def post_scan():
+    """Decide one scan online."""
+    scan_request = parse_scan(json_body(), offline=False)
+    started = time.perf_counter()
+    session = get_session()
+    scan, _duplicate = record_scan(session, g.station, scan_request, current_app.extensions.get("shipgate.lookup"))
+    SCAN_SECONDS.observe(time.perf_counter() - started)
+    SCANS.labels(scan.decision, scan.reason, "online").inc()
+    return jsonify(scan_answer(session, scan))
+
+
+@bp.post("/scans/batch")
+def post_batch():
+    """Store scans a station decided offline, each once, answering with the server's decision."""
+    body = json_body()
+    expect_fields(body, required={"scans"})
+    items = body["scans"]
+    if not isinstance(items, list) or not items:
+        raise InvalidField("scans 必须是非空数组")
+    if len(items) > BATCH_LIMIT:
+        raise InvalidField(f"一次最多上传 {BATCH_LIMIT} 条", error="batch_too_large")
+    requests = [parse_scan(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)]
+    session = get_session()
+    lookup = current_app.extensions.get("shipgate.lookup")
+    results = []
+    for scan_request in requests:
+        scan, duplicate = record_scan(session, g.station, scan_request, lookup)
+        if not duplicate:
+            SCANS.labels(scan.decision, scan.reason, "offline").inc()
+        answer = scan_answer(session, scan)
+        answer.update(
+            station_decision=scan.station_decision, station_reason=scan.station_reason, duplicate=duplicate
+        )
+        results.append(answer)
+    return jsonify(results=results)
+
+
+@bp.get("/gate")
+def gate_feed():
+    """The replica feed: entries changed after `since`, oldest first, paged."""
+    since = int_arg("since", 0, minimum=0)
+    limit = int_arg("limit", 1000, minimum=1, maximum=FEED_LIMIT)
+    session = get_session()
+    version = current_version(session)  # read first: nothing at or below it can still appear
+    query = select(GateEntry).where(GateEntry.version > since, GateEntry.version <= version)
+    shops = session.scalars(
+        select(warehouse_shops.c.shop_id).where(warehouse_shops.c.warehouse_id == g.station.warehouse_id)
+    ).all()
+    if shops:  # a warehouse linked to shops sees only theirs; an unlinked one sees all
+        query = query.where(GateEntry.shop_id.in_(shops))
+    entries = session.scalars(query.order_by(GateEntry.version).limit(limit + 1)).all()
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return jsonify(
+        version=version,
+        entries=[
+            {
+                "order_id": e.order_id,
+                "decision": e.decision,
+                "reason": e.reason,
+                "sku_order_ids_out": list(e.sku_out),
+                "codes": list(e.codes),
+                "version": e.version,
+            }
+            for e in entries
+        ],
+        next=entries[-1].version if more else max(since, version),
+        more=more,
+    )
+
+
+HEARTBEAT_FIELDS = {
+    "software_version": str,
+    "replica_version": int,
+    "replica_age_s": (int, float, type(None)),
+    "scanner": str,
+    "printer": str,
+    "queue_depth": int,
+    "rss_bytes": int,
+    "mode": str,
+    "operator": (str, type(None)),
+    "display": (str, type(None)),
+}
+
+
+@bp.post("/heartbeat")
+def heartbeat():
+    """Station health: stored on the station row for the floor view."""
+    body = json_body()
+    expect_fields(body, optional=set(HEARTBEAT_FIELDS))
+    for name, kinds in HEARTBEAT_FIELDS.items():
+        if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
+            raise InvalidField(f"{name} 类型不正确")
+        if isinstance(body.get(name), str) and len(body[name]) > 200:
+            raise InvalidField(f"{name} 过长")
+    session = get_session()
+    station: Station = g.station
+    station.health = body
+    station.last_seen_at = utcnow()
+    session.commit()
+    return jsonify(ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session))
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise ApiError("请使用 Content-Type: application/json", error="unsupported_media_type", status=415)
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedJson() from exc
+    if not isinstance(body, dict):
+        raise MalformedJson("请求体必须是 JSON 对象")
+    return body
+
+
+def expect_fields(body: dict, *, required: set[str] = frozenset(), optional: set[str] = frozenset(), where=""):
+    prefix = f"{where}." if where else ""
+    unknown = sorted(set(body) - required - optional)
+    if unknown:
+        raise InvalidField(f"未知字段：{prefix}{unknown[0]}", error="unknown_field")
+    missing = sorted(required - set(body))
+    if missing:
+        raise InvalidField(f"缺少字段：{prefix}{missing[0]}", error="missing_field")
+
+
+def parse_scan(item: object, *, offline: bool, where: str = "") -> ScanRequest:
+    prefix = f"{where}." if where else ""
+    if not isinstance(item, dict):
+        raise InvalidField(f"{where or '请求'} 必须是 JSON 对象")
+    required = {"scan_id", "code", "scanned_at"}
+    optional = {"operator", "mode"}
+    if offline:
+        required |= {"station_decision", "station_reason"}
+        optional |= {"station_gate_version"}
+    expect_fields(item, required=required, optional=optional, where=where)
+    scan_id, code = item["scan_id"], item["code"]
+    if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
+        raise InvalidField(f"{prefix}scan_id 必须是 1–64 位字母、数字或 _.:-")
+    if not isinstance(code, str) or len(code) > MAX_CODE:
+        raise InvalidField(f"{prefix}code 必须是不超过 {MAX_CODE} 个字符的字符串")
+    operator = item.get("operator")
+    if operator is not None and (not isinstance(operator, str) or len(operator) > 48):
+        raise InvalidField(f"{prefix}operator 必须是不超过 48 个字符的字符串")
+    mode = item.get("mode", ScanMode.BENCH.value)
+    if mode not in {m.value for m in ScanMode}:
+        raise InvalidField(f"{prefix}mode 必须是 bench 或 handover")
+    scanned_at = parse_time(item["scanned_at"], f"{prefix}scanned_at")
+    station_decision = station_reason = station_version = None
+    if offline:
+        station_decision, station_reason = item["station_decision"], item["station_reason"]
+        if station_decision not in {d.value for d in Decision}:
+            raise InvalidField(f"{prefix}station_decision 必须是 PASS、BLOCK 或 HOLD")
+        if station_reason not in {r.value for r in Reason} and station_reason != "disk_full":
+            raise InvalidField(f"{prefix}station_reason 未知：{str(station_reason)[:32]}")
+        station_version = item.get("station_gate_version")
+        if station_version is not None and (
+            not isinstance(station_version, int) or isinstance(station_version, bool) or station_version < 0
+        ):
+            raise InvalidField(f"{prefix}station_gate_version 必须是非负整数")
+    return ScanRequest(
+        scan_id=scan_id,
+        code=code,
+        scanned_at=scanned_at,
+        operator=operator,
+        mode=mode,
+        station_decision=station_decision,
+        station_reason=station_reason,
+        station_gate_version=station_version,
+    )
+
+
+def parse_time(value: object, name: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise InvalidField(f"{name} 必须是 ISO 8601 时间字符串")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidField(f"{name} 不是有效的 ISO 8601 时间") from exc
+    if parsed.tzinfo is None:
+        raise InvalidField(f"{name} 必须带时区")
+    return parsed
+
+
+def int_arg(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidField(f"参数 {name} 必须是非负整数")
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        raise InvalidField(f"参数 {name} 超出范围")
+    return value

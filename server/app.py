@@ -1,0 +1,37 @@
+"""The application factory: the server's composition root."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from server import api, db, errors, health
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True) -> Flask:
+    """Build the Flask app. Settings come from the environment unless given; the database is
+    migrated to the newest schema on start unless `migrate=False`."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.ensure_ascii = False
+    app.extensions["shipgate.settings"] = settings
+    engine = engine or db.make_engine(settings.resolved_database_url)
+    if migrate:
+        db.upgrade(engine)
+    db.init_app(app, engine)
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    return app

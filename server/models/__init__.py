@@ -1,0 +1,28 @@
+"""All tables, importable from one place: `from server.models import Order, Scan, ...`."""
+
+from server.models.base import Base, utcnow
+from server.models.bench import AuditLog, ExceptionStatus, Operator, Scan, ScanException, Station
+from server.models.orders import AfterSale, Counter, GateEntry, Order, SkuOrder, Waybill
+from server.models.places import Shop, Warehouse, warehouse_shops
+from server.models.sync import SyncState, WebhookMessage
+
+__all__ = [
+    "AfterSale",
+    "AuditLog",
+    "Base",
+    "Counter",
+    "ExceptionStatus",
+    "GateEntry",
+    "Operator",
+    "Order",
+    "Scan",
+    "ScanException",
+    "Shop",
+    "SkuOrder",
+    "Station",
+    "SyncState",
+    "Warehouse",
+    "WebhookMessage",
+    "utcnow",
+    "warehouse_shops",
+]

@@ -1,0 +1,115 @@
+"""The packing floor: stations, operators, the scan journal and the exceptions awaiting a lead."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, DouyinId, utcnow
+
+
+class ExceptionStatus(str, enum.Enum):
+    OPEN = "open"
+    CLEARED = "cleared"
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    token_hint: Mapped[str] = mapped_column(String(8), default="")
+    mode: Mapped[str] = mapped_column(String(16), default="bench")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    health: Mapped[dict] = mapped_column(default=dict)  # the last heartbeat body
+
+    warehouse = relationship("Warehouse")
+
+
+class Operator(Base):
+    """A packer or lead at the bench, known by the badge they scan (SG-OP-<badge>)."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    badge: Mapped[str] = mapped_column(String(48), unique=True)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    is_lead: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Scan(Base):
+    """The journal: one row per scan a station made, stored once per (station, scan_id)."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        UniqueConstraint("station_id", "scan_id"),
+        Index("ix_scans_warehouse_received", "warehouse_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    scan_id: Mapped[str] = mapped_column(String(64), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    code: Mapped[str] = mapped_column(String(128))
+    code_kind: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str | None] = mapped_column(String(48))
+    mode: Mapped[str] = mapped_column(String(16), default="bench")
+    scanned_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
+    sku_out: Mapped[list] = mapped_column(default=list)
+    gate_version: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str] = mapped_column(String(8), default="online")  # online | offline
+    station_decision: Mapped[str | None] = mapped_column(String(8))
+    station_reason: Mapped[str | None] = mapped_column(String(32))
+    station_gate_version: Mapped[int | None]
+
+    station: Mapped[Station] = relationship()
+
+
+class ScanException(Base):
+    """A blocked or held scan awaiting a lead. Exactly one per such scan."""
+
+    __tablename__ = "exceptions"
+    __table_args__ = (Index("ix_exceptions_open", "warehouse_id", "status", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    scan_pk: Mapped[int] = mapped_column(ForeignKey("scans.id"), unique=True)
+    scan_id: Mapped[str] = mapped_column(String(64), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[ExceptionStatus] = mapped_column(String(8), default=ExceptionStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[datetime | None]
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    scan: Mapped[Scan] = relationship()
+    station: Mapped[Station] = relationship()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "user:<name>", "station:<name>", "cli", "system"
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[dict] = mapped_column(default=dict)

@@ -1,0 +1,49 @@
+"""Warehouses and the Douyin shops that ship from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, DouyinId, utcnow
+
+warehouse_shops = Table(
+    "warehouse_shops",
+    Base.metadata,
+    Column("warehouse_id", ForeignKey("warehouses.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", ForeignKey("shops.shop_id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shops: Mapped[list[Shop]] = relationship(secondary=warehouse_shops, back_populates="warehouses")
+
+
+class Shop(Base):
+    """A Douyin shop and its app credentials. Secrets are write-only in every interface."""
+
+    __tablename__ = "shops"
+
+    shop_id: Mapped[str] = mapped_column(DouyinId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    app_key: Mapped[str] = mapped_column(String(64), default="")
+    app_secret: Mapped[str] = mapped_column(String(128), default="")
+    auth_code: Mapped[str | None] = mapped_column(String(128))
+    access_token: Mapped[str | None] = mapped_column(String(256))
+    refresh_token: Mapped[str | None] = mapped_column(String(256))
+    token_expires_at: Mapped[datetime | None]
+    refresh_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    warehouses: Mapped[list[Warehouse]] = relationship(secondary=warehouse_shops, back_populates="shops")
+
+    def __repr__(self) -> str:  # never show secrets
+        return f"<Shop {self.shop_id} {self.name!r}>"

@@ -1,0 +1,110 @@
+"""The one place that maps SHIPGATE_* environment variables (and an optional config file) to settings.
+
+Everything below the composition roots (create_app, the CLI) takes a Settings object or the
+values it needs; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_GATEWAY = "https://openapi-fxg.jinritemai.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    instance_dir: str = "instance"
+    secret_key: str = ""
+    douyin_gateway: str = DEFAULT_GATEWAY
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    max_body_bytes: int = 1_048_576
+    lookup_budget_ms: int = 800
+    sync_interval_s: float = 30.0
+    sync_overlap_s: int = 300
+    trusted_proxy: bool = False
+    log_level: str = "INFO"
+    production: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = Path(self.instance_dir).resolve() / "shipgate.sqlite3"
+        return f"sqlite:///{path}"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults, then the file named by SHIPGATE_CONFIG (TOML), then SHIPGATE_* variables."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        config_file = environ.get("SHIPGATE_CONFIG")
+        if config_file:
+            try:
+                values.update(tomllib.loads(Path(config_file).read_text("utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"SHIPGATE_CONFIG={config_file}: {exc}") from exc
+        for f in fields(cls):
+            key = "SHIPGATE_" + f.name.upper()
+            if key in environ:
+                values[f.name] = environ[key]
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: dict[str, object]) -> Settings:
+        known = {f.name: f for f in fields(cls)}
+        converted: dict[str, object] = {}
+        for name, raw in values.items():
+            if name not in known:
+                raise SettingsError(f"unknown setting {name!r} (SHIPGATE_{name.upper()})")
+            converted[name] = _convert(name, known[name].type, raw)
+        settings = cls(**converted)
+        if not settings.secret_key:
+            if settings.production:
+                raise SettingsError("SHIPGATE_SECRET_KEY must be set when SHIPGATE_PRODUCTION=1")
+            settings = cls(**{**converted, "secret_key": _instance_secret(settings.instance_dir)})
+        return settings
+
+
+def _convert(name: str, kind: object, raw: object) -> object:
+    try:
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+        if kind in ("bool", bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        return raw if isinstance(raw, dict) else str(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"SHIPGATE_{name.upper()}: cannot read {raw!r} as {kind}") from exc
+
+
+def _instance_secret(instance_dir: str) -> str:
+    """A development secret kept in the instance folder, made once; never a fixed default."""
+    path = Path(instance_dir) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
