@@ -11,8 +11,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from server.db import get_session
-from server.gatestate import current_version
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
+from server.gatestate import current_version
 from server.metrics import SCAN_SECONDS, SCANS
 from server.models import GateEntry, Station, utcnow, warehouse_shops
 from server.scans import ScanRequest, record_scan, scan_answer
@@ -43,7 +43,9 @@ def post_scan():
     scan_request = parse_scan(json_body(), offline=False)
     started = time.perf_counter()
     session = get_session()
-    scan, _duplicate = record_scan(session, g.station, scan_request, current_app.extensions.get("shipgate.lookup"))
+    scan, _duplicate = record_scan(
+        session, g.station, scan_request, current_app.extensions.get("shipgate.lookup")
+    )
     SCAN_SECONDS.observe(time.perf_counter() - started)
     SCANS.labels(scan.decision, scan.reason, "online").inc()
     return jsonify(scan_answer(session, scan))
@@ -156,7 +158,9 @@ def json_body() -> dict:
     return body
 
 
-def expect_fields(body: dict, *, required: set[str] = frozenset(), optional: set[str] = frozenset(), where=""):
+def expect_fields(
+    body: dict, *, required: set[str] = frozenset(), optional: set[str] = frozenset(), where=""
+):
     prefix = f"{where}." if where else ""
     unknown = sorted(set(body) - required - optional)
     if unknown:

@@ -13,7 +13,9 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True
+) -> Flask:
     """Build the Flask app. Settings come from the environment unless given; the database is
     migrated to the newest schema on start unless `migrate=False`."""
     settings = settings or Settings.from_env()

@@ -74,7 +74,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     log.info("Shipgate server on http://%s:%s (database %s)", host, port, ctx.engine.url.render_as_string())
     options = {"threads": settings.threads, "ident": "shipgate", "channel_timeout": 30}
     if settings.trusted_proxy:
-        options.update(trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"})
+        options.update(
+            trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
+        )
     waitress_serve(app, host=host, port=port, **options)
 
 

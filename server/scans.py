@@ -53,7 +53,9 @@ def resolve(session: Session, code: Code) -> GateEntry | None:
     return session.get(GateEntry, order_id) if order_id else None
 
 
-def decide(session: Session, code: Code, live_lookup: LiveLookup | None) -> tuple[Decision, Reason, GateEntry | None]:
+def decide(
+    session: Session, code: Code, live_lookup: LiveLookup | None
+) -> tuple[Decision, Reason, GateEntry | None]:
     if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
         return Decision.HOLD, Reason.INVALID_CODE, None
     entry = resolve(session, code)

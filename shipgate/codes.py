@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 MAX_CODE_LENGTH = 64
 
@@ -36,7 +36,7 @@ CARRIER_PATTERNS: dict[str, re.Pattern[str]] = {
 _OWN_CODE = re.compile(r"^SG-(OP|EX|RS|DR)-([0-9A-Za-z_-]{1,48})$")
 
 
-class CodeKind(str, Enum):
+class CodeKind(StrEnum):
     ORDER_ID = "order_id"  # a shop order id or a sku order id
     TRACKING_NO = "tracking_no"
     BADGE = "badge"  # an operator's badge: SG-OP-<badge>
@@ -73,7 +73,7 @@ def _invalid(value: str, problem: str) -> Code:
 def s10_check_digit_ok(number: str) -> bool:
     """UPU S10 (e.g. EMS international): 8 digits weighted 8,6,4,2,3,5,9,7 then a mod-11 check digit."""
     digits = number[2:11]
-    total = sum(int(d) * w for d, w in zip(digits[:8], (8, 6, 4, 2, 3, 5, 9, 7)))
+    total = sum(int(d) * w for d, w in zip(digits[:8], (8, 6, 4, 2, 3, 5, 9, 7), strict=True))
     check = 11 - total % 11
     check = {10: 0, 11: 5}.get(check, check)
     return check == int(digits[8])

@@ -32,19 +32,19 @@ Errors are always {"error": <machine code>, "message": <zh-CN text>} with a 4xx 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 API_PREFIX = "/api/v1"
 BATCH_LIMIT = 500
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     PASS = "PASS"
     BLOCK = "BLOCK"
     HOLD = "HOLD"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     CLEAR = "clear"  # PASS: nothing stands in the way
     REFUNDED = "refunded"
     CANCELLED = "cancelled"
@@ -57,7 +57,7 @@ class Reason(str, Enum):
     DRILL = "drill"
 
 
-class ScanMode(str, Enum):
+class ScanMode(StrEnum):
     BENCH = "bench"
     HANDOVER = "handover"
 

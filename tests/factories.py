@@ -7,7 +7,14 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from server.ingest import AfterSaleRecord, OrderRecord, SkuRecord, assign_tracking, upsert_after_sale, upsert_order
+from server.ingest import (
+    AfterSaleRecord,
+    OrderRecord,
+    SkuRecord,
+    assign_tracking,
+    upsert_after_sale,
+    upsert_order,
+)
 from server.models import Shop
 
 _ids = itertools.count(1)
@@ -22,7 +29,9 @@ def douyin_id(prefix: str = "48") -> str:
 def ensure_shop(session: Session, shop_id: str = SHOP_ID) -> Shop:
     shop = session.get(Shop, shop_id)
     if shop is None:
-        shop = Shop(shop_id=shop_id, name="测试小店", app_key="1234567890123456789", app_secret="test-secret-0000")
+        shop = Shop(
+            shop_id=shop_id, name="测试小店", app_key="1234567890123456789", app_secret="test-secret-0000"
+        )
         session.add(shop)
         session.flush()
     return shop
@@ -48,7 +57,12 @@ def make_order(
         main_status=main_status,
         update_time=update_time,
         skus=tuple(
-            SkuRecord(sku_order_id=douyin_id("49"), product_name=f"商品{i + 1}", code=f"SKU-{i + 1}", category="服饰")
+            SkuRecord(
+                sku_order_id=douyin_id("49"),
+                product_name=f"商品{i + 1}",
+                code=f"SKU-{i + 1}",
+                category="服饰",
+            )
             for i in range(skus)
         ),
         tracking=((tracking_no, "顺丰速运"),) if tracking_no else (),

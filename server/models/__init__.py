@@ -22,6 +22,7 @@ __all__ = [
     "Station",
     "SyncState",
     "Warehouse",
+    "Waybill",
     "WebhookMessage",
     "utcnow",
     "warehouse_shops",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.models.base import Base, DouyinId, utcnow
 
 
-class ExceptionStatus(str, enum.Enum):
+class ExceptionStatus(enum.StrEnum):
     OPEN = "open"
     CLEARED = "cleared"
 

@@ -28,7 +28,9 @@ class Order(Base):
     pay_amount: Mapped[int | None]  # fen
     synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    sku_orders: Mapped[list[SkuOrder]] = relationship(back_populates="order", order_by="SkuOrder.sku_order_id")
+    sku_orders: Mapped[list[SkuOrder]] = relationship(
+        back_populates="order", order_by="SkuOrder.sku_order_id"
+    )
     after_sales: Mapped[list[AfterSale]] = relationship(back_populates="order")
     waybills: Mapped[list[Waybill]] = relationship(back_populates="order")
 

@@ -44,14 +44,18 @@ def test_every_status_combination_of_a_single_item_order(order_status):
     checked = 0
     for main_status in MAIN_STATUSES:
         for after_sale in all_after_sales():
-            facts = OrderFacts(ORDER, order_status, main_status, (ORDER,), (after_sale,) if after_sale else ())
-            verdict = evaluate(facts)
-            assert (verdict.decision, verdict.reason) == expected_single(order_status, main_status, after_sale), (
-                facts
+            facts = OrderFacts(
+                ORDER, order_status, main_status, (ORDER,), (after_sale,) if after_sale else ()
             )
+            verdict = evaluate(facts)
+            assert (verdict.decision, verdict.reason) == expected_single(
+                order_status, main_status, after_sale
+            ), facts
             assert verdict.sku_order_ids_out == ()
             checked += 1
-    assert checked == len(MAIN_STATUSES) * (1 + len(AFTERSALE_TYPES) * len(AFTERSALE_STATUSES) * len(REFUND_STATUSES))
+    assert checked == len(MAIN_STATUSES) * (
+        1 + len(AFTERSALE_TYPES) * len(AFTERSALE_STATUSES) * len(REFUND_STATUSES)
+    )
 
 
 def test_the_real_refunded_after_shipping_line_blocks():
