@@ -30,7 +30,7 @@ serve: $(STAMP)
 	$(VENV)/bin/shipgate-server serve
 
 bench: $(STAMP)
-	$(PY) tests/bench/run.py
+	$(PY) tests/bench/run.py $(PART)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -10,13 +10,12 @@ from datetime import datetime
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server.db import get_session
+from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.metrics import SCAN_SECONDS, SCANS
 from server.models import GateEntry, Station, utcnow, warehouse_shops
-from server.scans import ScanRequest, record_scan, scan_answer
-from server.stations import authenticate
+from server.scans import ScanRequest
 from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,7 +30,7 @@ def require_station() -> None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         raise Unauthorized("缺少工作站令牌", error="missing_token")
-    station = authenticate(get_session(), header[7:].strip())
+    station = current_app.extensions["shipgate.auth"](raw_cursor(), header[7:].strip())
     if station is None:
         raise Unauthorized()
     g.station = station
@@ -42,13 +41,11 @@ def post_scan():
     """Decide one scan online."""
     scan_request = parse_scan(json_body(), offline=False)
     started = time.perf_counter()
-    session = get_session()
-    scan, _duplicate = record_scan(
-        session, g.station, scan_request, current_app.extensions.get("shipgate.lookup")
-    )
+    answer, _duplicate = current_app.extensions["shipgate.gate"].record(raw_cursor(), g.station, scan_request)
     SCAN_SECONDS.observe(time.perf_counter() - started)
-    SCANS.labels(scan.decision, scan.reason, "online").inc()
-    return jsonify(scan_answer(session, scan))
+    SCANS.labels(answer["decision"], answer["reason"], "online").inc()
+    del answer["station_decision"], answer["station_reason"]
+    return jsonify(answer)
 
 
 @bp.post("/scans/batch")
@@ -62,17 +59,13 @@ def post_batch():
     if len(items) > BATCH_LIMIT:
         raise InvalidField(f"一次最多上传 {BATCH_LIMIT} 条", error="batch_too_large")
     requests = [parse_scan(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)]
-    session = get_session()
-    lookup = current_app.extensions.get("shipgate.lookup")
+    gate, cursor = current_app.extensions["shipgate.gate"], raw_cursor()
     results = []
     for scan_request in requests:
-        scan, duplicate = record_scan(session, g.station, scan_request, lookup)
+        answer, duplicate = gate.record(cursor, g.station, scan_request)
         if not duplicate:
-            SCANS.labels(scan.decision, scan.reason, "offline").inc()
-        answer = scan_answer(session, scan)
-        answer.update(
-            station_decision=scan.station_decision, station_reason=scan.station_reason, duplicate=duplicate
-        )
+            SCANS.labels(answer["decision"], answer["reason"], "offline").inc()
+        answer["duplicate"] = duplicate
         results.append(answer)
     return jsonify(results=results)
 
@@ -136,7 +129,7 @@ def heartbeat():
         if isinstance(body.get(name), str) and len(body[name]) > 200:
             raise InvalidField(f"{name} 过长")
     session = get_session()
-    station: Station = g.station
+    station = session.get(Station, g.station.id)
     station.health = body
     station.last_seen_at = utcnow()
     session.commit()

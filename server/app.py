@@ -8,13 +8,19 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from server import api, db, errors, health
+from server.scans import Gate, LiveLookup
 from server.settings import Settings
+from server.stations import StationAuth
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    migrate: bool = True,
+    live_lookup: LiveLookup | None = None,
 ) -> Flask:
     """Build the Flask app. Settings come from the environment unless given; the database is
     migrated to the newest schema on start unless `migrate=False`."""
@@ -33,6 +39,8 @@ def create_app(
     if migrate:
         db.upgrade(engine)
     db.init_app(app, engine)
+    app.extensions["shipgate.auth"] = StationAuth(engine)
+    app.extensions["shipgate.gate"] = Gate(engine, live_lookup)
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -149,3 +149,7 @@ def station_revoke(ctx: Context, name: str) -> None:
         revoke(session, found, actor="cli")
         session.commit()
     click.echo(f"revoked {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -58,6 +58,13 @@ def init_app(app: Flask, engine: Engine) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def raw_cursor():
+    """A DBAPI cursor on the request's raw connection, for the scan path's prepared statements."""
+    if "db_raw" not in g:
+        g.db_raw = current_app.extensions["shipgate.engine"].raw_connection()
+    return g.db_raw.cursor()
+
+
 def get_session() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db_session" not in g:
@@ -69,3 +76,6 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+    raw = g.pop("db_raw", None)
+    if raw is not None:
+        raw.close()  # back to the pool, which rolls back anything left open

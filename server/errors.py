@@ -50,6 +50,14 @@ def _wants_json() -> bool:
 
 
 def register(app: Flask) -> None:
+    from server.journal import JournalUnavailable
+
+    @app.errorhandler(JournalUnavailable)
+    def journal_unavailable(exc: JournalUnavailable):
+        HTTP_ERRORS.labels("journal_unavailable").inc()
+        app.logger.error("journal write failed: %s", exc)
+        return jsonify(error="journal_unavailable", message="服务器暂时无法记录扫描，请稍后重试"), 503
+
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
         HTTP_ERRORS.labels(exc.error).inc()

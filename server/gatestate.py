@@ -7,11 +7,11 @@ would see changes, so the replica feed carries no empty churn.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
-from server.models import Counter, GateEntry, Order
+from server.models import Counter, GateCode, GateEntry, Order
 from shipgate.wire import Verdict
 
 GATE_COUNTER = "gate"
@@ -38,6 +38,23 @@ def codes_of(order: Order) -> list[str]:
     return sorted(codes)
 
 
+def label_of(order: Order) -> dict | None:
+    """What a PASS prints: the newest current waybill and the goods; None without a waybill."""
+    current = [w for w in order.waybills if w.cancelled_at is None]
+    if not current:
+        return None
+    waybill = max(current, key=lambda w: (w.issued_at, w.id))
+    return {
+        "tracking_no": waybill.tracking_no,
+        "company": waybill.company,
+        "order_id": order.order_id,
+        "items": [
+            {"sku_order_id": s.sku_order_id, "name": s.product_name, "code": s.code, "num": s.item_num}
+            for s in order.sku_orders
+        ],
+    }
+
+
 def next_version(session: Session) -> int:
     statement = (
         update(Counter)
@@ -48,8 +65,11 @@ def next_version(session: Session) -> int:
     return session.execute(statement).scalar_one()
 
 
+CURRENT_VERSION = select(Counter.value).where(Counter.name == GATE_COUNTER)
+
+
 def current_version(session: Session) -> int:
-    return session.execute(select(Counter.value).where(Counter.name == GATE_COUNTER)).scalar_one()
+    return session.connection().execute(CURRENT_VERSION).scalar_one()
 
 
 def recompute(session: Session, order_id: str) -> GateEntry | None:
@@ -67,6 +87,7 @@ def recompute(session: Session, order_id: str) -> GateEntry | None:
     verdict: Verdict = evaluate(facts_of(order))
     codes = codes_of(order)
     sku_out = list(verdict.sku_order_ids_out)
+    label = label_of(order)
     entry = session.get(GateEntry, order_id)
     unchanged = (
         entry is not None
@@ -76,6 +97,8 @@ def recompute(session: Session, order_id: str) -> GateEntry | None:
         and list(entry.codes) == codes
     )
     if unchanged:
+        if entry.label != label:
+            entry.label = label
         return entry
     version = next_version(session)
     if entry is None:
@@ -85,6 +108,15 @@ def recompute(session: Session, order_id: str) -> GateEntry | None:
     entry.reason = verdict.reason.value
     entry.sku_out = sku_out
     entry.codes = codes
+    entry.label = label
     entry.version = version
     session.flush()
+    _index_codes(session, order_id, [order_id, *codes])
     return entry
+
+
+def _index_codes(session: Session, order_id: str, codes: list[str]) -> None:
+    """Point every code at this order; a code taken from another order (a recycled tracking
+    number) moves here, and the other order's recompute drops it from its entry."""
+    session.execute(delete(GateCode).where(or_(GateCode.order_id == order_id, GateCode.code.in_(codes))))
+    session.execute(insert(GateCode), [{"code": code, "order_id": order_id} for code in codes])

@@ -1,5 +1,9 @@
 """Decide a scan and journal it: resolve the code to an order, read its gate entry, store the
-scan (once per station and scan_id) and open an exception for every BLOCK or HOLD."""
+scan (once per station and scan_id) and open an exception for every BLOCK or HOLD.
+
+This is the hot path: one indexed look-up to decide, one insert to journal (two for a BLOCK or
+HOLD), group-committed. It runs prepared statements on a raw cursor (server.fastsql).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from server.gatestate import current_version
-from server.models import GateEntry, Scan, ScanException, SkuOrder, Station, Waybill, utcnow
+from server.fastsql import Prepared
+from server.gatestate import CURRENT_VERSION
+from server.journal import ScanJournal
+from server.models import GateCode, GateEntry, Scan, ScanException, utcnow
+from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
 from shipgate.wire import Decision, Reason, message_for
 
-# A live look-up asks Douyin about an order we do not know (issue: sync). It stores what it
-# learns through server.ingest and returns the order id, or None on a miss, timeout or error.
-LiveLookup = Callable[[Session, Code], str | None]
+# A live look-up asks Douyin about an order we do not know. It stores what it learns through
+# server.ingest (committing) and returns True when it learned the order, False on a miss,
+# timeout or error.
+LiveLookup = Callable[[Session, Code], bool]
+
+_entries = GateEntry.__table__
+RESOLVE = (
+    select(
+        _entries.c.order_id,
+        _entries.c.decision,
+        _entries.c.reason,
+        _entries.c.sku_out,
+        _entries.c.version,
+        _entries.c.label,
+    )
+    .join(GateCode.__table__, GateCode.order_id == _entries.c.order_id)
+    .where(GateCode.code == bindparam("code"))
+)
 
 
 @dataclass(frozen=True)
@@ -34,129 +56,109 @@ class ScanRequest:
     station_gate_version: int | None = None
 
 
-def resolve(session: Session, code: Code) -> GateEntry | None:
-    """The gate entry of the order a code belongs to now, or None."""
-    if code.kind is CodeKind.ORDER_ID:
-        entry = session.get(GateEntry, code.value)
-        if entry is not None:
-            return entry
-        order_id = session.scalar(select(SkuOrder.order_id).where(SkuOrder.sku_order_id == code.value))
-    elif code.kind is CodeKind.TRACKING_NO:
-        order_id = session.scalar(
-            select(Waybill.order_id)
-            .where(Waybill.tracking_no == code.value, Waybill.cancelled_at.is_(None))
-            .order_by(Waybill.issued_at.desc())
-            .limit(1)
-        )
-    else:
-        return None
-    return session.get(GateEntry, order_id) if order_id else None
+class Gate:
+    """Answers "may this parcel ship?" and journals the question."""
 
+    def __init__(self, engine: Engine, live_lookup: LiveLookup | None = None):
+        self.journal = ScanJournal(engine)
+        self.live_lookup = live_lookup
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._resolve = Prepared(engine, RESOLVE)
+        self._version = Prepared(engine, CURRENT_VERSION)
 
-def decide(
-    session: Session, code: Code, live_lookup: LiveLookup | None
-) -> tuple[Decision, Reason, GateEntry | None]:
-    if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
-        return Decision.HOLD, Reason.INVALID_CODE, None
-    entry = resolve(session, code)
-    if entry is None and live_lookup is not None and live_lookup(session, code):
-        entry = resolve(session, code)
-    if entry is None:
-        return Decision.HOLD, Reason.UNKNOWN_ORDER, None
-    return Decision(entry.decision), Reason(entry.reason), entry
+    def resolve(self, cursor, code: Code) -> dict | None:
+        """The gate entry of the order a code belongs to now, or None."""
+        if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
+            return None
+        return self._resolve.first(cursor, {"code": code.value})
 
+    def decide(self, cursor, code: Code) -> tuple[Decision, Reason, dict | None]:
+        if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
+            return Decision.HOLD, Reason.INVALID_CODE, None
+        entry = self.resolve(cursor, code)
+        if entry is None and self.live_lookup is not None:
+            with self._sessions() as session:
+                if self.live_lookup(session, code):
+                    entry = self.resolve(cursor, code)
+        if entry is None:
+            return Decision.HOLD, Reason.UNKNOWN_ORDER, None
+        return Decision(entry["decision"]), Reason(entry["reason"]), entry
 
-def record_scan(
-    session: Session, station: Station, request: ScanRequest, live_lookup: LiveLookup | None = None
-) -> tuple[Scan, bool]:
-    """Decide and store one scan, committing. Returns (scan, duplicate)."""
-    existing = find_scan(session, station.id, request.scan_id)
-    if existing is not None:
-        return existing, True
-    code = classify(request.code)
-    decision, reason, entry = decide(session, code, live_lookup)
-    scan = Scan(
-        station_id=station.id,
-        scan_id=request.scan_id,
-        warehouse_id=station.warehouse_id,
-        code=request.code[:128],
-        code_kind=code.kind.value,
-        operator=request.operator,
-        mode=request.mode,
-        scanned_at=request.scanned_at,
-        received_at=utcnow(),
-        decision=decision.value,
-        reason=reason.value,
-        order_id=entry.order_id if entry else None,
-        sku_out=list(entry.sku_out) if entry else [],
-        gate_version=entry.version if entry else current_version(session),
-        source="offline" if request.station_decision else "online",
-        station_decision=request.station_decision,
-        station_reason=request.station_reason,
-        station_gate_version=request.station_gate_version,
-    )
-    session.add(scan)
-    try:
-        session.flush()
+    def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[dict, bool]:
+        """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate)."""
+        code = classify(request.code)
+        decision, reason, entry = self.decide(cursor, code)
+        now = utcnow()
+        version = entry["version"] if entry else self._version.first(cursor, {})["value"]
+        row = {
+            "station_id": station.id,
+            "scan_id": request.scan_id,
+            "warehouse_id": station.warehouse_id,
+            "code": request.code[:128],
+            "code_kind": code.kind.value,
+            "operator": request.operator,
+            "mode": request.mode,
+            "scanned_at": request.scanned_at,
+            "received_at": now,
+            "decision": decision.value,
+            "reason": reason.value,
+            "order_id": entry["order_id"] if entry else None,
+            "sku_out": list(entry["sku_out"]) if entry else [],
+            "gate_version": version,
+            "source": "offline" if request.station_decision else "online",
+            "station_decision": request.station_decision,
+            "station_reason": request.station_reason,
+            "station_gate_version": request.station_gate_version,
+        }
+        exception = None
         if decision is not Decision.PASS or request.station_decision not in (None, Decision.PASS.value):
-            session.add(
-                ScanException(
-                    scan_pk=scan.id,
-                    scan_id=scan.scan_id,
-                    warehouse_id=scan.warehouse_id,
-                    station_id=station.id,
-                    order_id=scan.order_id,
-                    decision=decision.value if decision is not Decision.PASS else request.station_decision,
-                    reason=reason.value if decision is not Decision.PASS else request.station_reason,
-                    opened_at=scan.received_at,
-                )
-            )
-        session.commit()
-    except IntegrityError:  # the same scan_id raced in on another thread
-        session.rollback()
-        return find_scan(session, station.id, request.scan_id), True
-    return scan, False
+            blocked_here = decision is not Decision.PASS
+            exception = {
+                "scan_id": request.scan_id,
+                "warehouse_id": station.warehouse_id,
+                "station_id": station.id,
+                "order_id": row["order_id"],
+                "decision": decision.value if blocked_here else request.station_decision,
+                "reason": reason.value if blocked_here else request.station_reason,
+                "status": "open",
+                "opened_at": now,
+                "cleared_at": None,
+                "cleared_by": None,
+                "resolution": None,
+                "note": None,
+            }
+        scan_pk, exception_id = self.journal.write(row, exception)
+        if scan_pk is None:  # this station sent this scan_id before: answer as we did then
+            with self._sessions() as session:
+                return stored_answer(session, station.id, request.scan_id), True
+        label = entry["label"] if entry is not None and decision is Decision.PASS else None
+        return wire_answer(row, exception_id, label), False
 
 
-def find_scan(session: Session, station_id: int, scan_id: str) -> Scan | None:
-    return session.scalar(select(Scan).where(Scan.station_id == station_id, Scan.scan_id == scan_id))
-
-
-def waybill_for(session: Session, order_id: str) -> dict | None:
-    """What the station prints on a PASS: the current waybill and the goods, or None."""
-    waybill = session.scalar(
-        select(Waybill)
-        .where(Waybill.order_id == order_id, Waybill.cancelled_at.is_(None))
-        .order_by(Waybill.issued_at.desc())
-        .limit(1)
-    )
-    if waybill is None:
-        return None
-    skus = session.scalars(select(SkuOrder).where(SkuOrder.order_id == order_id)).all()
+def wire_answer(row: dict, exception_id: int | None, label: dict | None) -> dict:
+    """The wire form of a scan (see shipgate.wire)."""
+    sku_out = list(row["sku_out"] or [])
     return {
-        "tracking_no": waybill.tracking_no,
-        "company": waybill.company,
-        "order_id": order_id,
-        "items": [
-            {"sku_order_id": s.sku_order_id, "name": s.product_name, "code": s.code, "num": s.item_num}
-            for s in skus
-        ],
-    }
-
-
-def scan_answer(session: Session, scan: Scan) -> dict:
-    """The wire form of a stored scan (see shipgate.wire)."""
-    reason = Reason(scan.reason)
-    exception_id = session.scalar(select(ScanException.id).where(ScanException.scan_pk == scan.id))
-    return {
-        "scan_id": scan.scan_id,
-        "decision": scan.decision,
-        "reason": scan.reason,
-        "message": message_for(reason, scan.sku_out),
-        "order_id": scan.order_id,
-        "sku_order_ids": list(scan.sku_out),
-        "gate_version": scan.gate_version,
-        "decided_at": scan.received_at.isoformat(),
+        "scan_id": row["scan_id"],
+        "decision": row["decision"],
+        "reason": row["reason"],
+        "message": message_for(Reason(row["reason"]), sku_out),
+        "order_id": row["order_id"],
+        "sku_order_ids": sku_out,
+        "gate_version": row["gate_version"],
+        "decided_at": row["received_at"].isoformat(),
         "exception_id": exception_id,
-        "waybill": waybill_for(session, scan.order_id) if scan.decision == "PASS" and scan.order_id else None,
+        "waybill": label,
+        "station_decision": row["station_decision"],
+        "station_reason": row["station_reason"],
     }
+
+
+def stored_answer(session: Session, station_id: int, scan_id: str) -> dict:
+    scan = session.scalar(select(Scan).where(Scan.station_id == station_id, Scan.scan_id == scan_id))
+    exception_id = session.scalar(select(ScanException.id).where(ScanException.scan_pk == scan.id))
+    label = None
+    if scan.decision == Decision.PASS.value and scan.order_id:
+        label = session.scalar(select(GateEntry.label).where(GateEntry.order_id == scan.order_id))
+    row = {c.name: getattr(scan, c.name) for c in Scan.__table__.columns}
+    return wire_answer(row, exception_id, label)

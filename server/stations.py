@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from server.fastsql import Prepared
 from server.models import AuditLog, Station, Warehouse, utcnow
 
 TOKEN_PREFIX = "sgst_"
@@ -45,13 +48,39 @@ def enrol(session: Session, name: str, warehouse: str = "main", *, actor: str = 
     return station, token
 
 
-def authenticate(session: Session, token: str) -> Station | None:
-    """The live station a bearer token belongs to, or None. Compared by hash, in constant time."""
-    digest = hash_token(token)
-    station = session.scalar(select(Station).where(Station.token_hash == digest))
-    if station is None or station.revoked_at is not None:
-        return None
-    return station if hmac.compare_digest(station.token_hash, digest) else None
+@dataclass(frozen=True)
+class StationRef:
+    """Who is calling: what a request needs of its station, without an ORM object."""
+
+    id: int
+    name: str
+    warehouse_id: int
+    mode: str
+
+
+class StationAuth:
+    """Bearer-token authentication for the station API, on the scan path's raw cursor."""
+
+    def __init__(self, engine: Engine):
+        self._by_hash = Prepared(
+            engine,
+            select(
+                Station.id,
+                Station.name,
+                Station.warehouse_id,
+                Station.mode,
+                Station.token_hash,
+                Station.revoked_at,
+            ).where(Station.token_hash == bindparam("digest")),
+        )
+
+    def __call__(self, cursor, token: str) -> StationRef | None:
+        """The live station a token belongs to, or None. Compared by hash, in constant time."""
+        digest = hash_token(token)
+        row = self._by_hash.first(cursor, {"digest": digest})
+        if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["token_hash"], digest):
+            return None
+        return StationRef(row["id"], row["name"], row["warehouse_id"], row["mode"])
 
 
 def revoke(session: Session, station: Station, *, actor: str) -> None:

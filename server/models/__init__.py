@@ -2,7 +2,7 @@
 
 from server.models.base import Base, utcnow
 from server.models.bench import AuditLog, ExceptionStatus, Operator, Scan, ScanException, Station
-from server.models.orders import AfterSale, Counter, GateEntry, Order, SkuOrder, Waybill
+from server.models.orders import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill
 from server.models.places import Shop, Warehouse, warehouse_shops
 from server.models.sync import SyncState, WebhookMessage
 
@@ -12,6 +12,7 @@ __all__ = [
     "Base",
     "Counter",
     "ExceptionStatus",
+    "GateCode",
     "GateEntry",
     "Operator",
     "Order",

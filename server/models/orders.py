@@ -97,8 +97,19 @@ class GateEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     sku_out: Mapped[list] = mapped_column(default=list)
     codes: Mapped[list] = mapped_column(default=list)
+    label: Mapped[dict | None]  # what a PASS prints: current waybill and goods, or None
     version: Mapped[int] = mapped_column(unique=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GateCode(Base):
+    """Every code that resolves to an order now (its own id, sku order ids, current tracking
+    numbers): one indexed look-up from a scanned code to its gate entry."""
+
+    __tablename__ = "gate_codes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("gate_entries.order_id"), index=True)
 
 
 class Counter(Base):

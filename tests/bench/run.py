@@ -1,0 +1,33 @@
+"""`make bench`: every benchmark in one run, each printing its figures and ratios.
+
+Benchmarks measure; they never assert timings. Run one part with `make bench PART=gate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+PARTS = ["gate"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("parts", nargs="*", default=PARTS, help=f"which benchmarks (default all: {PARTS})")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load duration per phase")
+    args = parser.parse_args()
+    for part in args.parts:
+        print(f"\n== {part} ==")
+        if part == "gate":
+            import gate
+
+            gate.main(seconds=args.seconds)
+        else:
+            parser.error(f"unknown benchmark {part!r}")
+
+
+if __name__ == "__main__":
+    main()
