@@ -7,10 +7,11 @@ import logging
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from server import api, db, errors, health
+from server import api, db, errors, health, webhooks
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
 from server.stations import StationAuth
+from server.sync.lookup import DouyinLookup
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,13 @@ def create_app(
         db.upgrade(engine)
     db.init_app(app, engine)
     app.extensions["shipgate.auth"] = StationAuth(engine)
+    if live_lookup is None:
+        live_lookup = DouyinLookup(
+            app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
+        )
     app.extensions["shipgate.gate"] = Gate(engine, live_lookup)
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
     return app

@@ -151,5 +151,74 @@ def station_revoke(ctx: Context, name: str) -> None:
     click.echo(f"revoked {name}")
 
 
+@main.group()
+def shop() -> None:
+    """Douyin shops."""
+
+
+@shop.command(name="add")
+@click.option("--shop-id", required=True, help="The Douyin shop id.")
+@click.option("--app-key", required=True, help="The app key of the Douyin app.")
+@click.option("--app-secret", required=True, help="The app secret (stored; never printed or logged).")
+@click.option("--auth-code", default=None, help="Tool apps (工具型): the merchant's authorisation code.")
+@click.option("--name", default="", help="A display name (default: as Douyin reports it).")
+@click.option(
+    "--warehouse", "warehouses", multiple=True, help="A warehouse the shop ships from (repeatable)."
+)
+@pass_ctx
+def shop_add(ctx, shop_id, app_key, app_secret, auth_code, name, warehouses) -> None:
+    """Register a shop (or update its credentials) and link it to warehouses."""
+    from server.models import AuditLog, Shop
+    from server.stations import warehouse_named
+
+    if not shop_id.isdigit():
+        raise click.BadParameter("the shop id is a number", param_hint="--shop-id")
+    with ctx.session() as session:
+        found = session.get(Shop, shop_id) or Shop(shop_id=shop_id)
+        session.add(found)
+        found.app_key, found.app_secret, found.auth_code = app_key, app_secret, auth_code
+        found.access_token = found.refresh_token = None  # new credentials, new tokens
+        found.name = name or found.name or ""
+        for warehouse in warehouses:
+            linked = warehouse_named(session, warehouse)
+            if linked not in found.warehouses:
+                found.warehouses.append(linked)
+        session.add(AuditLog(actor="cli", action="shop.add", target=shop_id))
+        session.commit()
+    click.echo(f"shop {shop_id} registered (gateway {ctx.settings.douyin_gateway})")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--once", is_flag=True, help="One pass over every shop, then exit.")
+@click.option(
+    "--interval", type=float, default=None, help="Seconds between passes (SHIPGATE_SYNC_INTERVAL_S)."
+)
+@click.pass_context
+def sync(click_ctx: click.Context, once: bool, interval: float | None) -> None:
+    """Pull every shop from Douyin (a loop; `sync --once` for one pass, `sync status` to look)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from server.sync.loop import SyncLoop
+
+    ctx: Context = click_ctx.ensure_object(Context)
+    loop = SyncLoop.from_settings(ctx.settings, ctx.engine)
+    if once:
+        for report in loop.run_pass():
+            click.echo(report.summary())
+        return
+    loop.run_forever(interval or ctx.settings.sync_interval_s)
+
+
+@sync.command(name="status")
+@pass_ctx
+def sync_status(ctx: Context) -> None:
+    """Per shop and stream: bookmark, lag, last success, last error."""
+    from server.sync.loop import status_lines
+
+    with ctx.session() as session:
+        for line in status_lines(session):
+            click.echo(line)
+
+
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@ would see changes, so the replica feed carries no empty churn.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
@@ -55,14 +55,16 @@ def label_of(order: Order) -> dict | None:
     }
 
 
-def next_version(session: Session) -> int:
+def bump_versions(session: Session, count: int) -> range:
+    """Take `count` new gate versions from the counter, in one statement."""
     statement = (
         update(Counter)
         .where(Counter.name == GATE_COUNTER)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + count)
         .returning(Counter.value)
     )
-    return session.execute(statement).scalar_one()
+    last = session.execute(statement).scalar_one()
+    return range(last - count + 1, last + 1)
 
 
 CURRENT_VERSION = select(Counter.value).where(Counter.name == GATE_COUNTER)
@@ -73,50 +75,82 @@ def current_version(session: Session) -> int:
 
 
 def recompute(session: Session, order_id: str) -> GateEntry | None:
+    """Bring one order's gate entry up to date (see recompute_many)."""
+    return recompute_many(session, [order_id]).get(order_id)
+
+
+def recompute_many(session: Session, order_ids) -> dict[str, GateEntry]:
+    """Bring the gate entries of these orders up to date, in the caller's transaction. Entries
+    whose verdict or codes changed get new versions, in order-id order."""
     session.flush()
-    order = session.execute(
-        select(Order)
-        .where(Order.order_id == order_id)
-        .options(
-            selectinload(Order.sku_orders), selectinload(Order.after_sales), selectinload(Order.waybills)
+    wanted = sorted(set(order_ids))
+    orders: dict[str, Order] = {}
+    entries: dict[str, GateEntry] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        found = session.scalars(
+            select(Order)
+            .where(Order.order_id.in_(chunk))
+            .options(
+                selectinload(Order.sku_orders), selectinload(Order.after_sales), selectinload(Order.waybills)
+            )
+            .execution_options(populate_existing=True)
+        ).all()
+        orders.update((o.order_id, o) for o in found)
+        entries.update(
+            (e.order_id, e) for e in session.scalars(select(GateEntry).where(GateEntry.order_id.in_(chunk)))
         )
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if order is None:
-        return None
-    verdict: Verdict = evaluate(facts_of(order))
-    codes = codes_of(order)
-    sku_out = list(verdict.sku_order_ids_out)
-    label = label_of(order)
-    entry = session.get(GateEntry, order_id)
-    unchanged = (
-        entry is not None
-        and entry.decision == verdict.decision.value
-        and entry.reason == verdict.reason.value
-        and list(entry.sku_out) == sku_out
-        and list(entry.codes) == codes
-    )
-    if unchanged:
-        if entry.label != label:
-            entry.label = label
-        return entry
-    version = next_version(session)
-    if entry is None:
-        entry = GateEntry(order_id=order_id, shop_id=order.shop_id)
-        session.add(entry)
-    entry.decision = verdict.decision.value
-    entry.reason = verdict.reason.value
-    entry.sku_out = sku_out
-    entry.codes = codes
-    entry.label = label
-    entry.version = version
+    changed: list[tuple[Order, Verdict, list[str], dict | None]] = []
+    for order_id in wanted:
+        order = orders.get(order_id)
+        if order is None:
+            continue
+        verdict = evaluate(facts_of(order))
+        codes, label = codes_of(order), label_of(order)
+        entry = entries.get(order_id)
+        if (
+            entry is not None
+            and (entry.decision, entry.reason) == (verdict.decision.value, verdict.reason.value)
+            and list(entry.sku_out) == list(verdict.sku_order_ids_out)
+            and list(entry.codes) == codes
+        ):
+            if entry.label != label:
+                entry.label = label
+            continue
+        changed.append((order, verdict, codes, label))
+    if not changed:
+        return entries
+    for (order, verdict, codes, label), version in zip(
+        changed, bump_versions(session, len(changed)), strict=True
+    ):
+        entry = entries.get(order.order_id)
+        if entry is None:
+            entry = entries[order.order_id] = GateEntry(order_id=order.order_id, shop_id=order.shop_id)
+            session.add(entry)
+        entry.decision = verdict.decision.value
+        entry.reason = verdict.reason.value
+        entry.sku_out = list(verdict.sku_order_ids_out)
+        entry.codes = codes
+        entry.label = label
+        entry.version = version
     session.flush()
-    _index_codes(session, order_id, [order_id, *codes])
-    return entry
+    _index_codes(session, {order.order_id: [order.order_id, *codes] for order, _v, codes, _l in changed})
+    return entries
 
 
-def _index_codes(session: Session, order_id: str, codes: list[str]) -> None:
-    """Point every code at this order; a code taken from another order (a recycled tracking
-    number) moves here, and the other order's recompute drops it from its entry."""
-    session.execute(delete(GateCode).where(or_(GateCode.order_id == order_id, GateCode.code.in_(codes))))
-    session.execute(insert(GateCode), [{"code": code, "order_id": order_id} for code in codes])
+CHUNK = 500
+
+
+def _index_codes(session: Session, codes_by_order: dict[str, list[str]]) -> None:
+    """Point every code at its order; a code taken from another order (a recycled tracking
+    number) moves here, and the other order's own recompute drops it from its entry."""
+    order_ids = list(codes_by_order)
+    all_codes = [code for codes in codes_by_order.values() for code in codes]
+    for start in range(0, len(order_ids), CHUNK):
+        session.execute(delete(GateCode).where(GateCode.order_id.in_(order_ids[start : start + CHUNK])))
+    for start in range(0, len(all_codes), CHUNK):
+        session.execute(delete(GateCode).where(GateCode.code.in_(all_codes[start : start + CHUNK])))
+    rows = [
+        {"code": code, "order_id": order_id} for order_id, codes in codes_by_order.items() for code in codes
+    ]
+    session.execute(insert(GateCode), rows)

@@ -8,12 +8,13 @@ the same transaction. The caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.gatestate import recompute
+from server.gatestate import recompute, recompute_many
 from server.models import AfterSale, Order, SkuOrder, Waybill, utcnow
 
 
@@ -60,14 +61,66 @@ class AfterSaleRecord:
 @dataclass
 class IngestResult:
     changed_orders: set[str] = field(default_factory=set)
-    stale: int = 0
+    stale: int = 0  # records older than what we hold: ignored
+    missing_orders: set[str] = field(default_factory=set)  # after-sales of orders we do not know
+
+
+def apply(
+    session: Session, orders: Iterable[OrderRecord] = (), after_sales: Iterable[AfterSaleRecord] = ()
+) -> IngestResult:
+    """Store a batch of order snapshots and after-sales, then recompute the gate entries of every
+    order they touched, once each. After-sales of unknown orders are skipped and reported."""
+    orders, after_sales = list(orders), list(after_sales)
+    _preload(session, orders, after_sales)
+    result = IngestResult()
+    for record in orders:
+        changed = _store_order(session, record)
+        if changed is None:
+            result.stale += 1
+        result.changed_orders |= changed or set()
+    for record in after_sales:
+        if session.get(Order, record.order_id) is None:
+            result.missing_orders.add(record.order_id)
+        elif _store_after_sale(session, record):
+            result.changed_orders.add(record.order_id)
+        else:
+            result.stale += 1
+    recompute_many(session, result.changed_orders)
+    return result
+
+
+def _preload(session: Session, orders: list[OrderRecord], after_sales: list[AfterSaleRecord]) -> None:
+    """Load what the batch will touch in a few queries, so the per-record gets hit the identity map."""
+    order_ids = {r.order_id for r in orders} | {r.order_id for r in after_sales}
+    sku_ids = {s.sku_order_id for r in orders for s in r.skus}
+    aftersale_ids = {r.aftersale_id for r in after_sales}
+    for model, column, ids in (
+        (Order, Order.order_id, order_ids),
+        (SkuOrder, SkuOrder.sku_order_id, sku_ids),
+        (AfterSale, AfterSale.aftersale_id, aftersale_ids),
+    ):
+        ids = sorted(ids)
+        for start in range(0, len(ids), 500):
+            session.scalars(select(model).where(column.in_(ids[start : start + 500]))).all()
 
 
 def upsert_order(session: Session, record: OrderRecord) -> bool:
-    """Store an order snapshot. Returns False (and changes nothing) when ours is newer."""
+    """Store one order snapshot. Returns False (and changes nothing) when ours is newer."""
+    return apply(session, orders=[record]).stale == 0
+
+
+def upsert_after_sale(session: Session, record: AfterSaleRecord) -> bool:
+    """Store one after-sale. An update older than the stored one changes nothing."""
+    result = apply(session, after_sales=[record])
+    if result.missing_orders:
+        raise LookupError(f"after-sale {record.aftersale_id} for unknown order {record.order_id}")
+    return result.stale == 0
+
+
+def _store_order(session: Session, record: OrderRecord) -> set[str] | None:
     order = session.get(Order, record.order_id)
     if order is not None and record.update_time and order.update_time > record.update_time:
-        return False
+        return None
     if order is None:
         order = Order(order_id=record.order_id, shop_id=record.shop_id, order_status=record.order_status)
         session.add(order)
@@ -78,15 +131,12 @@ def upsert_order(session: Session, record: OrderRecord) -> bool:
         value = getattr(record, name)
         if value is not None:
             setattr(order, name, value)
-    session.flush()
     for sku in record.skus:
         _upsert_sku(session, record.order_id, sku)
     changed = {record.order_id}
     for tracking_no, company in record.tracking:
         changed |= assign_tracking(session, record.order_id, tracking_no, company, recompute_gate=False)
-    for order_id in sorted(changed):
-        recompute(session, order_id)
-    return True
+    return changed
 
 
 def _upsert_sku(session: Session, order_id: str, record: SkuRecord) -> None:
@@ -100,13 +150,10 @@ def _upsert_sku(session: Session, order_id: str, record: SkuRecord) -> None:
             setattr(sku, name, value)
 
 
-def upsert_after_sale(session: Session, record: AfterSaleRecord) -> bool:
-    """Store an after-sale. An update older than the stored one changes nothing."""
+def _store_after_sale(session: Session, record: AfterSaleRecord) -> bool:
     after_sale = session.get(AfterSale, record.aftersale_id)
     if after_sale is not None and after_sale.update_time > record.update_time:
         return False
-    if session.get(Order, record.order_id) is None:
-        raise LookupError(f"after-sale {record.aftersale_id} for unknown order {record.order_id}")
     if after_sale is None:
         after_sale = AfterSale(aftersale_id=record.aftersale_id, order_id=record.order_id)
         session.add(after_sale)
@@ -122,7 +169,6 @@ def upsert_after_sale(session: Session, record: AfterSaleRecord) -> bool:
         value = getattr(record, name)
         if value is not None:
             setattr(after_sale, name, value)
-    recompute(session, record.order_id)
     return True
 
 

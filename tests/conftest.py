@@ -71,7 +71,15 @@ def session(engine):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings.build({"instance_dir": str(tmp_path / "instance"), "secret_key": "test-secret-key"})
+    # Douyin points at a closed loopback port unless a test starts the sandbox: never the internet.
+    return Settings.build(
+        {
+            "instance_dir": str(tmp_path / "instance"),
+            "secret_key": "test-secret-key",
+            "douyin_gateway": "http://127.0.0.1:9",
+            "lookup_budget_ms": 300,
+        }
+    )
 
 
 @pytest.fixture

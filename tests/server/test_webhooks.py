@@ -1,0 +1,189 @@
+"""The Douyin push receiver: signature first, store before acknowledging, idempotent, ordered."""
+
+import json
+
+import pytest
+from factories import SHOP_ID, ensure_shop, make_order
+from sqlalchemy import func, select
+
+from server.douyin.push import encode_push_body
+from server.douyin.signing import event_sign
+from server.models import AfterSale, GateEntry, WebhookMessage
+
+APP_KEY, SECRET = "1234567890123456789", "test-secret-0000"
+
+
+def post(client, messages, *, secret=SECRET, app_id=APP_KEY, raw=None):
+    body = raw if raw is not None else encode_push_body(messages)
+    headers = {
+        "app-id": app_id,
+        "event-sign": event_sign(app_id, secret, body),
+        "Content-Type": "application/json",
+    }
+    return client.post("/webhooks/douyin", data=body, headers=headers)
+
+
+def refund_msg(
+    order, msg_id, *, tag="206", status=12, when="2026-11-26T09:00:05+08:00", aftersale_id=7000893114000949517
+):
+    data = {
+        "aftersale_id": aftersale_id,
+        "aftersale_status": status,
+        "aftersale_type": 2,
+        "p_id": int(order.order_id),
+        "s_id": int(order.skus[0].sku_order_id),
+        "refund_amount": 8900,
+        "shop_id": int(SHOP_ID),
+        "update_time": when,
+    }
+    return (tag, msg_id, data)
+
+
+def gate(session, order_id):
+    session.expire_all()
+    return session.get(GateEntry, order_id)
+
+
+def count(session, model):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_reference_example_signature_is_accepted(client, session):
+    ensure_shop(session)
+    session.commit()
+    body = (
+        b'[{"tag":"206","msg_id":"7000000000000000001","data":"{\\"aftersale_id\\":7000893114000949517,'
+        b'\\"aftersale_status\\":12,\\"aftersale_type\\":2,\\"p_id\\":4835804142146756441,\\"refund_amount\\":8900,'
+        b'\\"s_id\\":4835804142146756441,\\"shop_id\\":10437917,\\"success_time\\":1700000100}"}]'
+    )
+    headers = {
+        "app-id": APP_KEY,
+        "event-sign": "57e71e8bb8a9b53c064b1324a7d702f8",
+        "Content-Type": "application/json",
+    }
+    response = client.post("/webhooks/douyin", data=body, headers=headers)
+    assert response.json == {"code": 0, "msg": "success"}
+    # An order we have not pulled yet: the refund still blocks it at once, id kept exact.
+    entry = gate(session, "4835804142146756441")
+    assert (entry.decision, entry.reason) == ("BLOCK", "refunded")
+
+
+def test_refund_success_push_blocks_the_order(client, session):
+    order = make_order(session)
+    assert post(client, [refund_msg(order, "9001")]).json["code"] == 0
+    assert gate(session, order.order_id).decision == "BLOCK"
+    stored = session.get(WebhookMessage, "9001")
+    assert stored.applied_at is not None and json.loads(stored.data)["p_id"] == int(order.order_id)
+
+
+def test_duplicates_are_stored_once(client, session):
+    order = make_order(session)
+    message = refund_msg(order, "9002")
+    for _ in range(3):
+        assert post(client, [message, message]).json["code"] == 0
+    assert count(session, WebhookMessage) == 1
+    assert count(session, AfterSale) == 1
+
+
+def test_an_older_message_arriving_late_changes_nothing(client, session):
+    order = make_order(session)
+    post(client, [refund_msg(order, "9003", status=12, when="2026-11-26T09:00:10+08:00")])
+    post(client, [refund_msg(order, "9004", tag="200", status=6, when="2026-11-26T09:00:01+08:00")])
+    assert gate(session, order.order_id).reason == "refunded"
+    session.expire_all()
+    assert session.scalar(select(AfterSale.aftersale_status)) == 12
+
+
+def test_refund_closed_releases(client, session):
+    order = make_order(session)
+    post(client, [refund_msg(order, "9005", tag="200", status=6, when="2026-11-26T09:00:01+08:00")])
+    assert gate(session, order.order_id).reason == "refund_pending"
+    post(client, [refund_msg(order, "9006", tag="207", status=28, when="2026-11-26T09:00:09+08:00")])
+    assert gate(session, order.order_id).decision == "PASS"
+
+
+def test_trade_messages_cancel_and_ship(client, session):
+    cancelled, shipped = make_order(session), make_order(session)
+    post(
+        client,
+        [
+            (
+                "106",
+                "9101",
+                {
+                    "p_id": int(cancelled.order_id),
+                    "s_ids": [],
+                    "shop_id": int(SHOP_ID),
+                    "order_status": 4,
+                    "update_time": 1_800_000_000,
+                    "cancel_time": 1_800_000_000,
+                    "cancel_reason": "买家取消",
+                },
+            ),
+            (
+                "102",
+                "9102",
+                {
+                    "p_id": int(shipped.order_id),
+                    "s_ids": [],
+                    "shop_id": int(SHOP_ID),
+                    "order_status": 3,
+                    "update_time": 1_800_000_000,
+                    "logistics_msg": {"express_company_id": "shunfeng", "logistics_code": "SF1234567890999"},
+                },
+            ),
+        ],
+    )
+    assert gate(session, cancelled.order_id).reason == "cancelled"
+    assert "SF1234567890999" in gate(session, shipped.order_id).codes
+
+
+def test_url_verification_is_answered_and_not_stored(client, session):
+    ensure_shop(session)
+    session.commit()
+    assert post(client, [("0", "1", {})]).json == {"code": 0, "msg": "success"}
+    assert count(session, WebhookMessage) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"secret": "wrong-secret"}, {"app_id": "999"}],
+)
+def test_forged_pushes_are_refused_and_nothing_is_stored(client, session, kwargs):
+    order = make_order(session)
+    response = post(client, [refund_msg(order, "9201")], **kwargs)
+    assert response.status_code == 401 and response.json["error"] == "invalid_signature"
+    assert count(session, WebhookMessage) == 0
+    assert gate(session, order.order_id).decision == "PASS"
+
+
+def test_signature_is_over_the_exact_bytes(client, session):
+    order = make_order(session)
+    body = encode_push_body([refund_msg(order, "9202")])
+    headers = {
+        "app-id": APP_KEY,
+        "event-sign": event_sign(APP_KEY, SECRET, body),
+        "Content-Type": "application/json",
+    }
+    response = client.post("/webhooks/douyin", data=body + b" ", headers=headers)
+    assert response.status_code == 401
+    assert count(session, WebhookMessage) == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b'{"tag":"206"}',
+        b'[{"tag":"206"}]',
+        b'[{"tag":"206","msg_id":"x","data":"{}"}]',
+        b'[{"tag":"206","msg_id":"1","data":"{\\"p_id\\":4.835804142146756e18}"}]',
+    ],
+)
+def test_malformed_bodies_are_refused(client, session, raw):
+    ensure_shop(session)
+    session.commit()
+    response = post(client, [], raw=raw)
+    assert response.status_code == 400 and response.json["error"] == "malformed_push"
+    assert count(session, WebhookMessage) == 0
