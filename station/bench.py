@@ -1,0 +1,449 @@
+"""The bench: the loop that moves a scan between the parts. It decides nothing by itself.
+
+    scanner --code--> classify --> journal.record (before anything else)
+        --> server (within the budget) | replica (offline) | local (invalid code, journal failure)
+        --> journal.decide --> printer (slip) + display
+
+`Bench` takes every part as an argument (build it in-process in tests with real or small parts);
+`build_bench(config)` is the composition root that builds the parts from station.toml settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Protocol
+
+from shipgate.codes import CodeKind, classify, normalise
+from shipgate.wire import Decision, ScanMode
+from station import decision
+from station.client import GateClient, GateError, ScanResult
+from station.decision import Outcome, Source
+from station.display import DisplayState, NullDisplay
+from station.journal import Journal, JournalError, JournalFull
+from station.replica import Replica
+from station.slips import Op, SlipContext, slip_for
+from station.uplink import LinkStatus, Uplink
+
+log = logging.getLogger(__name__)
+
+# Shipgate's own codes travel whole ("SG-EX-..."), not as the classifier's inner value.
+_OWN_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION, CodeKind.DRILL)
+# Lead actions, not parcels: no slip is printed for them.
+_LEAD_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION)
+
+
+class _Display(Protocol):
+    def show(self, state: DisplayState) -> None: ...
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    """A snapshot for the display and the heartbeats."""
+
+    online: bool
+    server_problem: str | None
+    replica_version: int
+    replica_age_s: float | None
+    replica_stale: bool
+    queue_depth: int
+    scanner: str
+    printer: str
+    operator: str | None
+    mode: str
+    alarm: str | None
+
+
+class Bench:
+    def __init__(
+        self,
+        scanner: Any | None,
+        client: GateClient,
+        replica: Replica,
+        journal: Journal,
+        printer: Any | None,
+        display: _Display | None = None,
+        clock: Callable[[], float] = time.time,
+        station_name: str = "station",
+        mode: ScanMode = ScanMode.BENCH,
+        *,
+        uplink: Uplink | None = None,
+        link: LinkStatus | None = None,
+        paper_width_mm: int = 80,
+        red: bool = True,
+        buzzer: bool = True,
+        tz: tzinfo | None = None,
+    ) -> None:
+        self.scanner = scanner
+        self.client = client
+        self.replica = replica
+        self.journal = journal
+        self.printer = printer
+        self.display = display or NullDisplay()
+        self.clock = clock
+        self.station_name = station_name
+        self.mode = ScanMode(mode)
+        self.uplink = uplink
+        self.link = link or (uplink.link if uplink else LinkStatus())
+        self.paper_width_mm = paper_width_mm
+        self.red = red
+        self.buzzer = buzzer
+        self.tz = tz
+        self._inbox: queue.Queue[str] = queue.Queue()
+        self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
+        self.last: Outcome | None = None
+        self._last_at: str | None = None
+        self.alarm: str | None = None
+        self.notice: str | None = None
+        self.operator: str | None = self._restore_operator()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Decide what a previous run left undecided, then start the parts' threads."""
+        self.recover()
+        for part in (self.printer, self.uplink, self.scanner):
+            if part is not None and hasattr(part, "start"):
+                part.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        """Stop reading, finish printing, stop syncing; then close the databases and the client."""
+        self._stop_part(self.scanner)
+        while not self._inbox.empty():  # codes read before the port closed are still handled
+            self._handle_safely(self._inbox.get_nowait())
+        self._stop_part(self.printer)  # prints what is queued, within its timeout
+        self._stop_part(self.uplink)
+        self.client.close()
+        self.replica.close()
+        self.journal.close()
+
+    @staticmethod
+    def _stop_part(part: Any) -> None:
+        if part is not None and hasattr(part, "stop"):
+            try:
+                part.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(part).__name__)
+
+    def healthy(self) -> bool:
+        """Every started thread still runs (the service stops the watchdog pings otherwise)."""
+        parts = (self.scanner, self.printer, self.uplink)
+        return all(getattr(p, "is_alive", lambda: True)() for p in parts if p is not None)
+
+    def submit(self, raw: str) -> None:
+        """Hand a scanned code to the bench loop (from the scanner's thread)."""
+        self._inbox.put(raw)
+
+    def run(
+        self, stop: threading.Event, on_tick: Callable[[], None] | None = None, tick_s: float = 0.5
+    ) -> None:
+        """The main loop: handle queued codes; every tick refresh the display and call on_tick."""
+        next_tick = 0.0
+        while not stop.is_set():
+            try:
+                raw = self._inbox.get(timeout=tick_s)
+            except queue.Empty:
+                raw = None
+            if raw is not None:
+                self._handle_safely(raw)
+            if time.monotonic() >= next_tick:
+                self.refresh()
+                if on_tick is not None:
+                    on_tick()
+                next_tick = time.monotonic() + tick_s
+
+    # -- one scan --------------------------------------------------------------------------
+
+    def handle(self, raw: str) -> Outcome | None:
+        """Journal, decide, print and show one scanned code. None for a badge (no decision)."""
+        with self._lock:
+            code = classify(raw)
+            if code.kind is CodeKind.BADGE:
+                self._sign_in(code.value)
+                return None
+            text = normalise(raw) if code.kind in _OWN_KINDS else code.value
+            now = self.clock()
+            try:
+                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now))
+            except JournalError as exc:
+                return self._journal_failed(text, exc, now)
+            if not code.valid:
+                log.info("scan %s: invalid code (%s)", entry.scan_id, code.problem)
+                outcome = decision.invalid_code(entry.scan_id, text)
+            else:
+                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind)
+            try:
+                self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
+            except JournalError as exc:
+                return self._journal_failed(text, exc, now)
+            self.alarm = None if self.alarm in decision.LOCAL_MESSAGES.values() else self.alarm
+            self._act(outcome, now, print_slip=code.kind not in _LEAD_KINDS)
+            return outcome
+
+    def _decide(self, scan_id: str, code: str, scanned_at: str, kind: CodeKind) -> Outcome:
+        try:
+            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value)
+        except GateError as exc:
+            log.info("scan %s: server not answering (%s): deciding offline", scan_id, exc)
+            self.link.report_error(exc)
+        except Exception:  # a bug in the client must not leave a journaled scan undecided
+            log.exception("scan %s: asking the server failed unexpectedly: deciding offline", scan_id)
+            self.link.report(False)
+        else:
+            self.link.report(True)
+            return _from_server(scan_id, code, result)
+        if kind in _LEAD_KINDS:
+            return decision.lead_code_offline(scan_id, code, self.replica.version)
+        return self.replica.decide(scan_id, code)
+
+    def _journal_failed(self, code: str, exc: JournalError, now: float) -> Outcome:
+        outcome = decision.journal_failed(code, disk_full=isinstance(exc, JournalFull))
+        log.critical("journal failed, holding (fail closed): %s", exc)
+        self.alarm = outcome.message
+        self._act(outcome, now, print_slip=True)
+        return outcome
+
+    def _act(self, outcome: Outcome, now: float, *, print_slip: bool) -> None:
+        level = logging.INFO if outcome.decision is Decision.PASS else logging.WARNING
+        log.log(level, "scan %s: %s %s (%s, order %s)", outcome.scan_id, outcome.decision.value,
+                outcome.reason, outcome.source.value, outcome.order_id)  # fmt: skip
+        self.last, self._last_at, self.notice = outcome, self._local(now), None
+        slip = self.slip(outcome, now) if print_slip else None
+        if slip is not None and self.printer is not None:
+            self.printer.submit(slip)
+        self.refresh()
+
+    def slip(self, outcome: Outcome, now: float) -> list[Op] | None:
+        """The slip for a decision; none for a PASS at the handover point (the parcel is packed)."""
+        if outcome.decision is Decision.PASS and self.mode is ScanMode.HANDOVER:
+            return None
+        ctx = SlipContext(
+            self.station_name, self.operator, self._local(now), self.paper_width_mm, self.red, self.buzzer
+        )
+        return slip_for(outcome, ctx)
+
+    def _sign_in(self, badge: str) -> None:
+        self.operator = badge
+        self.notice = f"操作员 {badge} 已登录"
+        log.info("operator %s signed in", badge)
+        try:
+            self.journal.set_meta("operator", badge)
+        except JournalError as exc:
+            log.error("cannot remember the operator: %s", exc)
+        self.refresh()
+
+    def _restore_operator(self) -> str | None:
+        try:
+            return self.journal.get_meta("operator")
+        except JournalError:
+            return None
+
+    def _handle_safely(self, raw: str) -> None:
+        try:
+            self.handle(raw)
+        except Exception:  # a bug must not kill the bench; the scan is journaled if it got that far
+            log.exception("scan handling failed")
+            self.alarm = "系统错误 暂停发货 请联系主管"
+            self.refresh()
+
+    # -- recovery, status ------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Decide (offline) the scans a previous run journaled but never decided; they get uploaded."""
+        undecided = self.journal.undecided()
+        for entry in undecided:
+            code = classify(entry.code)
+            if not code.valid:
+                outcome = decision.invalid_code(entry.scan_id, entry.code)
+            elif code.kind in _LEAD_KINDS:
+                outcome = decision.lead_code_offline(entry.scan_id, entry.code, self.replica.version)
+            else:
+                outcome = self.replica.decide(entry.scan_id, entry.code)
+            self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
+        if undecided:
+            log.warning("recovered %d scans left undecided by the previous run", len(undecided))
+        return len(undecided)
+
+    def status(self) -> StationStatus:
+        try:
+            depth = self.journal.queue_depth()
+        except JournalError:
+            depth = -1
+        age = self.replica.age_s()
+        return StationStatus(
+            online=self.link.online,
+            server_problem=self.link.problem,
+            replica_version=self.replica.version,
+            replica_age_s=age,
+            replica_stale=decision.is_stale(age, self.replica.max_age_s),
+            queue_depth=depth,
+            scanner=_state(self.scanner, "disconnected"),
+            printer=_state(self.printer, "unknown"),
+            operator=self.operator,
+            mode=self.mode.value,
+            alarm=self.alarm,
+        )
+
+    def refresh(self) -> None:
+        try:
+            s = self.status()
+            self.display.show(
+                DisplayState(
+                    station_name=self.station_name,
+                    mode=s.mode,
+                    outcome=self.last,
+                    decided_at=self._last_at,
+                    online=s.online,
+                    server_problem=s.server_problem,
+                    replica_age_s=s.replica_age_s,
+                    replica_stale=s.replica_stale,
+                    queue_depth=s.queue_depth,
+                    scanner=s.scanner,
+                    printer=s.printer,
+                    operator=s.operator,
+                    alarm=s.alarm,
+                    notice=self.notice,
+                )
+            )
+        except Exception:
+            log.exception("display refresh failed")
+
+    def _local(self, now: float) -> str:
+        return datetime.fromtimestamp(now, self.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _state(part: Any, default: str) -> str:
+    state = getattr(part, "state", None)
+    return getattr(state, "value", default) if part is not None else default
+
+
+def _iso(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+
+
+def _from_server(scan_id: str, code: str, r: ScanResult) -> Outcome:
+    if r.scan_id != scan_id:
+        log.warning("server answered scan %s for scan %s", r.scan_id, scan_id)
+    return Outcome(
+        scan_id=scan_id,
+        code=code,
+        decision=r.decision,
+        reason=r.reason,
+        message=r.message or decision.reason_message(r.reason, (), r.decision),
+        source=Source.ONLINE,
+        order_id=r.order_id,
+        sku_order_ids=r.sku_order_ids,
+        gate_version=r.gate_version,
+        exception_id=r.exception_id,
+        waybill=r.waybill,
+    )
+
+
+# -- the composition root ----------------------------------------------------------------------
+
+
+def printer_from_config(config: Any) -> Any:
+    """A SlipPrinter (not started) for the [printer] settings."""
+    from station.printer import DeviceSpec, SlipPrinter, device_factory, load_escpos
+
+    pc = config.printer
+    load_escpos(config.station.data_dir / "escpos")
+    spec = DeviceSpec(
+        kind=pc.kind,
+        host=pc.host,
+        port=pc.port,
+        vendor_id=pc.vendor_id,
+        product_id=pc.product_id,
+        device=pc.device,
+        baud=pc.baud,
+        path=pc.path,
+        profile=pc.profile,
+        timeout_s=pc.timeout_s,
+    )
+    return SlipPrinter(device_factory(spec), description=spec.describe(), profile=pc.profile)
+
+
+def build_bench(
+    config: Any,
+    *,
+    with_scanner: bool = True,
+    with_printer: bool = True,
+    with_display: bool = True,
+    display_stream: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> Bench:
+    """Build a bench and all its parts from a station.config.Config. Threads start in Bench.start()."""
+    import sys
+
+    from shipgate import __version__
+    from station.display import make_display
+    from station.scanner import Scanner
+    from station.service import heartbeat_payload
+
+    st, sv, pc = config.station, config.server, config.printer
+    st.data_dir.mkdir(parents=True, exist_ok=True)
+    client = GateClient(
+        sv.url,
+        sv.token,
+        budget_s=sv.budget_ms / 1000,
+        sync_timeout_s=sv.sync_timeout_s,
+        user_agent=f"shipgate-station/{__version__}",
+    )
+    replica = Replica(
+        st.data_dir / "replica.sqlite3",
+        clock=clock,
+        max_age_s=st.replica_max_age_s,
+        stale_policy=st.stale_policy,
+    )
+    journal = Journal(st.data_dir / "journal.sqlite3")
+    link = LinkStatus()
+    bench: Bench | None = None
+    printer = printer_from_config(config) if with_printer else None
+
+    scanner = None
+    if with_scanner:
+        sc = config.scanner
+        scanner = Scanner(
+            sc.device,
+            on_code=lambda code: bench.submit(code),  # bench is bound below, before any thread starts
+            on_state=lambda _state: bench.refresh(),
+            baud=sc.baud,
+            suffix=sc.suffix,
+            frame_gap_s=sc.frame_gap_ms / 1000,
+            backoff_max_s=sc.reconnect_max_s,
+        )
+
+    uplink = Uplink(
+        client,
+        replica,
+        journal,
+        link,
+        status=lambda: heartbeat_payload(bench.status(), __version__),
+        sync_interval_s=st.sync_interval_s,
+        heartbeat_s=sv.heartbeat_s,
+    )
+    enabled = with_display and config.display.enabled
+    display = make_display(enabled, config.display.style, display_stream or sys.stdout)
+    bench = Bench(
+        scanner,
+        client,
+        replica,
+        journal,
+        printer,
+        display,
+        clock,
+        st.name,
+        st.mode,
+        uplink=uplink,
+        link=link,
+        paper_width_mm=pc.width,
+        red=pc.red,
+        buzzer=pc.buzzer,
+    )
+    return bench

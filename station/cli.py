@@ -1,0 +1,165 @@
+"""`shipgate-station`: the station's command line, and its composition root for settings.
+
+    shipgate-station run --config station.toml          the bench (systemd: Type=notify)
+    shipgate-station check CODE --config station.toml   one decision, printed (journaled like a scan)
+    shipgate-station test-print --config station.toml   a test slip, for IT
+    shipgate-station list-ports                         serial ports with their USB ids
+
+Logs are English, to stderr (journald under systemd); bench text on the display is zh-CN.
+Exit codes: 0 ok (check: PASS), 1 failure (check: BLOCK), 2 bad settings, 3 check: HOLD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+
+from shipgate import __version__
+from shipgate.wire import Decision
+
+log = logging.getLogger("station")
+
+EXIT_BAD_CONFIG = 2
+_CHECK_EXIT = {Decision.PASS: 0, Decision.BLOCK: 1, Decision.HOLD: 3}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_CONFIG
+    return args.func(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shipgate-station", description="Shipgate bench station")
+    parser.add_argument("--version", action="version", version=f"shipgate-station {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the bench station")
+    run.add_argument("--config", required=True, help="path to station.toml")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="decide one code and print the decision")
+    check.add_argument("code")
+    check.add_argument("--config", required=True)
+    check.set_defaults(func=cmd_check)
+
+    test_print = sub.add_parser("test-print", help="print a test slip")
+    test_print.add_argument("--config", required=True)
+    test_print.set_defaults(func=cmd_test_print)
+
+    ports = sub.add_parser("list-ports", help="list serial ports (for [scanner] device)")
+    ports.set_defaults(func=cmd_list_ports)
+    return parser
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Our own handler on the root logger (escpos's basicConfig is undone in station.printer)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _load(path: str):
+    from station.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from station.bench import build_bench
+    from station.journal import JournalError
+    from station.replica import ReplicaError
+    from station.service import install_signal_handlers, run_service
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    try:
+        bench = build_bench(config)
+    except (OSError, JournalError, ReplicaError) as exc:  # e.g. data_dir not writable
+        log.critical("cannot start the station: %s", exc)
+        return 1
+    return run_service(bench, stop=stop)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from station.bench import build_bench
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False)
+    try:
+        outcome = bench.handle(args.code)
+    finally:
+        bench.stop()
+    if outcome is None:
+        print("badge: operator signed in (no decision)")
+        return 0
+    print(f"{outcome.decision.value} {outcome.reason} {outcome.label}")
+    print(f"message:  {outcome.message}")
+    print(f"order:    {outcome.order_id or '-'}")
+    print(f"source:   {outcome.source.value}")
+    print(f"scan_id:  {outcome.scan_id or '-'}")
+    print(f"version:  {outcome.gate_version if outcome.gate_version is not None else '-'}")
+    if outcome.waybill:
+        print(f"waybill:  {outcome.waybill.carrier or '-'} {outcome.waybill.tracking_no}")
+    return _CHECK_EXIT[outcome.decision]
+
+
+def cmd_test_print(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from station.bench import printer_from_config
+    from station.printer import PrinterError
+    from station.slips import SlipContext, printer_test_slip
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    printer = printer_from_config(config)
+    pc = config.printer
+    when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
+    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    try:
+        printer.print_now(printer_test_slip(ctx, printer.description))
+    except PrinterError as exc:
+        print(f"test print failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"test slip sent to {printer.description}")
+    return 0
+
+
+def cmd_list_ports(args: argparse.Namespace) -> int:
+    from station.scanner import available_ports
+
+    ports = available_ports()
+    if not ports:
+        print("no serial ports found (a scanner in HID keyboard mode shows none: switch it to USB CDC)")
+        return 0
+    print("device\tvid:pid\tserial\tdescription")
+    for port in ports:
+        print(port.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The barcode scanner on a serial port (USB CDC-ACM or RS-232). The only module importing `serial`.
+
+`Scanner` owns the port: it resolves the configured device ("/dev/ttyACM0", "auto" or "vid:pid"),
+opens it exclusively, frames what arrives into codes with `Framer`, and hands each code upward
+through a callback. An unplugged or missing device is closed, backed off (capped exponential),
+rediscovered and reopened; the state is exposed for the display and the heartbeats.
+The thread starts in `start()`, never in `__init__`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import serial
+from serial.tools import list_ports
+
+from shipgate.codes import MAX_CODE_LENGTH
+
+log = logging.getLogger(__name__)
+
+# A line longer than this (in bytes, before any terminator) is noise or a stuck trigger: dropped.
+MAX_LINE_BYTES = MAX_CODE_LENGTH * 2
+_CONTROL = "".join(chr(c) for c in range(0x20)) + "\x7f"
+_STRIP = _CONTROL + " \u3000\ufeff"
+
+
+class ScannerState(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    RECONNECTING = "reconnecting"
+
+
+class Framer:
+    """Bytes in, codes out; survives partial reads, noise and over-long lines.
+
+    suffix "CR", "LF" or "CRLF": a code ends at CR or LF (either, so CRLF and a mismatched
+    setting both frame correctly; empty lines are ignored). suffix "none": a code ends when no
+    byte has arrived for `gap_s` (inter-character timeout framing; call `poll()` regularly).
+    Leading/trailing control characters and blanks are stripped; control characters inside a
+    code are kept, so `shipgate.codes.classify` rejects the code explicitly.
+    """
+
+    def __init__(self, suffix: str = "CR", gap_s: float = 0.05, max_bytes: int = MAX_LINE_BYTES) -> None:
+        if suffix not in ("CR", "LF", "CRLF", "none"):
+            raise ValueError(f"unknown suffix {suffix!r}")
+        self.timed = suffix == "none"
+        self.gap_s = gap_s
+        self.max_bytes = max_bytes
+        self._buffer = bytearray()
+        self._discarding = False
+        self._last = 0.0
+        self.dropped = 0  # over-long lines dropped, for logs and tests
+
+    def feed(self, data: bytes, now: float) -> list[str]:
+        out = self.poll(now) if self.timed else []
+        self._last = now
+        if self.timed:
+            self._append(data)
+            return out
+        for byte in data:
+            if byte in (0x0D, 0x0A):
+                out.extend(self._end_line())
+            else:
+                self._append(bytes((byte,)))
+        return out
+
+    def poll(self, now: float) -> list[str]:
+        """Timed framing: emit the buffered code once the line has been quiet for gap_s."""
+        if not self.timed or not (self._buffer or self._discarding) or now - self._last < self.gap_s:
+            return []
+        return self._end_line()
+
+    def _append(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        self._buffer += data
+        if len(self._buffer) > self.max_bytes:
+            self._buffer.clear()
+            self._discarding = True
+            self.dropped += 1
+            log.warning("scanner: dropped a line longer than %d bytes", self.max_bytes)
+
+    def _end_line(self) -> list[str]:
+        raw, self._buffer = bytes(self._buffer), bytearray()
+        if self._discarding:
+            self._discarding = False
+            return []
+        text = raw.decode("utf-8", errors="replace").strip(_STRIP)
+        return [text] if text else []
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    device: str
+    vid: int | None
+    pid: int | None
+    serial_number: str | None
+    description: str
+
+    @property
+    def is_acm(self) -> bool:
+        return "ttyACM" in self.device
+
+    def describe(self) -> str:
+        ids = f"{self.vid:04x}:{self.pid:04x}" if self.vid is not None and self.pid is not None else "-"
+        acm = " (USB CDC ACM)" if self.is_acm else ""
+        return f"{self.device}\t{ids}\t{self.serial_number or '-'}\t{self.description}{acm}"
+
+
+def available_ports() -> list[PortInfo]:
+    """Serial ports the OS knows of (ptys are invisible here: use an explicit path for them)."""
+    ports = [
+        PortInfo(p.device, p.vid, p.pid, p.serial_number, p.description or "") for p in list_ports.comports()
+    ]
+    return sorted(ports, key=lambda p: p.device)
+
+
+def resolve_device(spec: str, ports: Iterable[PortInfo] | None = None) -> str | None:
+    """The device path for a configured spec, or None if nothing matches right now.
+
+    "auto": the first USB CDC ACM port; "vvvv:pppp" (hex): the first port with that USB id;
+    anything else is a path (a symlink such as /dev/serial/by-id/... or /dev/scanner is fine:
+    it is re-resolved on every (re)open).
+    """
+    if spec != "auto" and not _is_vid_pid(spec):
+        return spec
+    ports = list(available_ports() if ports is None else ports)
+    if spec == "auto":
+        return next((p.device for p in ports if p.is_acm), None)
+    vid, pid = (int(part, 16) for part in spec.split(":"))
+    return next((p.device for p in ports if p.vid == vid and p.pid == pid), None)
+
+
+def _is_vid_pid(spec: str) -> bool:
+    parts = spec.split(":")
+    if len(parts) != 2 or not all(1 <= len(p) <= 4 for p in parts):
+        return False
+    try:
+        int(parts[0], 16), int(parts[1], 16)
+    except ValueError:
+        return False
+    return True
+
+
+class Scanner:
+    """Owns the scanner port in a thread; reports codes and state changes through callbacks.
+
+    on_code(text) is called on the scanner thread for every framed code (already stripped, not yet
+    classified). on_state(state) is called on every state change.
+    """
+
+    def __init__(
+        self,
+        device: str,
+        *,
+        on_code: Callable[[str], None],
+        on_state: Callable[[ScannerState], None] | None = None,
+        baud: int = 9600,
+        suffix: str = "CR",
+        frame_gap_s: float = 0.05,
+        backoff_initial_s: float = 0.1,
+        backoff_max_s: float = 5.0,
+    ) -> None:
+        self.device = device
+        self.baud = baud
+        self.suffix = suffix
+        self.frame_gap_s = frame_gap_s
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._on_code = on_code
+        self._on_state = on_state
+        self._state = ScannerState.DISCONNECTED
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._port: serial.Serial | None = None
+        self.path: str | None = None  # the device path currently open
+        self.reconnects = 0
+
+    @property
+    def state(self) -> ScannerState:
+        return self._state
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("scanner already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        port = self._port
+        if port is not None:
+            with contextlib.suppress(Exception):  # the port may be half-closed already
+                port.cancel_read()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._set_state(ScannerState.DISCONNECTED)
+
+    def _set_state(self, state: ScannerState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        log.info("scanner: %s", state.value)
+        if self._on_state is not None:
+            try:
+                self._on_state(state)
+            except Exception:
+                log.exception("scanner: state callback failed")
+
+    def _run(self) -> None:
+        delay = self.backoff_initial_s
+        complained = False
+        while not self._stop.is_set():
+            path = resolve_device(self.device)
+            port = None
+            try:
+                if path is None:
+                    raise serial.SerialException(f"no port matches {self.device!r}")
+                port = self._open(path)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if not complained:
+                    log.warning("scanner: cannot open %s: %s (retrying)", path or self.device, exc)
+                    complained = True
+                self._set_state(ScannerState.RECONNECTING)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            delay, complained = self.backoff_initial_s, False
+            self._serve(port, path)
+
+    def _open(self, path: str) -> serial.Serial:
+        timeout = max(0.005, self.frame_gap_s / 2) if self.suffix == "none" else 0.2
+        return serial.Serial(port=path, baudrate=self.baud, timeout=timeout, exclusive=True)
+
+    def _serve(self, port: serial.Serial, path: str) -> None:
+        self._port, self.path = port, path
+        log.info("scanner: opened %s at %d baud", path, self.baud)
+        self._set_state(ScannerState.CONNECTED)
+        framer = Framer(self.suffix, gap_s=self.frame_gap_s)
+        try:
+            while not self._stop.is_set():
+                data = port.read(1)
+                if data and port.in_waiting:
+                    data += port.read(port.in_waiting)
+                now = time.monotonic()
+                for code in framer.feed(data, now) if data else framer.poll(now):
+                    self._emit(code)
+        except (serial.SerialException, OSError) as exc:
+            if not self._stop.is_set():
+                log.warning("scanner: lost %s: %s", path, exc)
+                self.reconnects += 1
+                self._set_state(ScannerState.RECONNECTING)
+        finally:
+            self._port, self.path = None, None
+            with contextlib.suppress(Exception):
+                port.close()
+
+    def _emit(self, code: str) -> None:
+        try:
+            self._on_code(code)
+        except Exception:
+            log.exception("scanner: code callback failed")

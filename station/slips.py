@@ -1,0 +1,225 @@
+"""Slip layout: a decision in, a list of printer operations out. Pure: no I/O, no escpos.
+
+printer.py replays the operations on a python-escpos printer. Text is always sent as GB18030 with
+the printer in Chinese mode (FS &): ASCII is the same bytes, and lines holding only full-width
+punctuation (、：【】) print right instead of going through a single-byte codepage as `??`.
+
+BLOCK (已退款): red (ESC r 1) and, for black-only printers, huge and inverted; then the details,
+the exception QR ("SG-EX-" + scan_id) a lead scans to clear, a cut, and a long beep.
+HOLD (暂停发货): large but not inverted or red, framed, with the reason (e.g. which sku to take out).
+PASS: the waybill when the server sent one (CODE128 tracking number), else a clear 可发货 slip.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from shipgate.wire import Decision
+from station.decision import Outcome, Source
+
+INIT = b"\x1b@"  # ESC @: reset modes left over from a previous (maybe half-printed) slip
+CHINESE_ON = b"\x1c\x26"  # FS &: Chinese (double-byte) mode
+RED_ON = b"\x1br\x01"  # ESC r 1: second colour (red) on two-colour printers and paper
+RED_OFF = b"\x1br\x00"  # ESC r 0
+EXCEPTION_PREFIX = "SG-EX-"
+
+COLUMNS = {58: 32, 80: 48}  # font A, 12 dots a column: 384 and 576 dots
+BIG = {58: 4, 80: 5}  # GS ! multiplier for the BLOCK banner (4 ideographs at 4x fill 58 mm)
+
+
+@dataclass(frozen=True)
+class Raw:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Style:
+    """Maps to escpos set(); size (width, height) uses custom_size (GS !), size (1, 1) is normal."""
+
+    align: str | None = None
+    bold: bool | None = None
+    invert: bool | None = None
+    size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Barcode128:
+    data: str
+    height: int = 80
+    width: int = 2
+
+
+@dataclass(frozen=True)
+class QR:
+    content: str
+    size: int = 6
+
+
+@dataclass(frozen=True)
+class Cut:
+    pass
+
+
+@dataclass(frozen=True)
+class Buzzer:
+    times: int
+    duration: int
+
+
+Op = Raw | Text | Style | Barcode128 | QR | Cut | Buzzer
+
+
+@dataclass(frozen=True)
+class SlipContext:
+    station_name: str
+    operator: str | None
+    when: str  # local time, already formatted
+    width_mm: int = 80
+    red: bool = True
+    buzzer: bool = True
+
+    @property
+    def columns(self) -> int:
+        return COLUMNS[self.width_mm]
+
+
+def slip_for(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    if outcome.decision is Decision.BLOCK:
+        return block_slip(outcome, ctx)
+    if outcome.decision is Decision.HOLD:
+        return hold_slip(outcome, ctx)
+    return pass_slip(outcome, ctx)
+
+
+def block_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    big = BIG[ctx.width_mm]
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True)]
+    if ctx.red:
+        ops.append(Raw(RED_ON))
+    ops += [
+        Style(size=(big, big), invert=True),
+        Text("已退款\n"),
+        Text("请勿发货\n"),
+        Style(size=(1, 1), invert=False),
+    ]
+    if ctx.red:
+        ops.append(Raw(RED_OFF))
+    ops += [Style(align="left", bold=False), Text("=" * ctx.columns + "\n")]
+    ops += _lines(ctx, f"原因：{outcome.message}")
+    ops += _details(outcome, ctx)
+    ops += _lines(ctx, "请放入隔离货架，主管扫描下方二维码处理")
+    ops += _exception_qr(outcome)
+    ops.append(Cut())
+    if ctx.buzzer:
+        ops.append(Buzzer(times=3, duration=9))
+    return ops
+
+
+def hold_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    big = BIG[ctx.width_mm] - 2
+    rule = "*" * ctx.columns + "\n"
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True), Text(rule)]
+    ops += [Style(size=(big, big)), Text("暂停发货\n"), Style(size=(1, 1)), Text(rule)]
+    ops += [Style(align="left", bold=True), *_lines(ctx, outcome.message), Style(bold=False)]
+    ops += _details(outcome, ctx)
+    if outcome.scan_id:
+        ops += _lines(ctx, "请交主管处理")
+        ops += _exception_qr(outcome)
+    ops.append(Cut())
+    if ctx.buzzer:
+        ops.append(Buzzer(times=2, duration=3))
+    return ops
+
+
+def pass_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    waybill = outcome.waybill
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True)]
+    if waybill is None:
+        ops += [Style(size=(3, 3)), Text("可发货\n"), Style(size=(1, 1), bold=False), Style(align="left")]
+        ops += _details(outcome, ctx)
+        ops.append(Cut())
+        return ops
+    if waybill.carrier:
+        ops += [Style(size=(2, 2)), Text(f"{waybill.carrier}\n"), Style(size=(1, 1))]
+    if waybill.sort_code:
+        ops += [Style(size=(3, 3)), Text(f"{waybill.sort_code}\n"), Style(size=(1, 1))]
+    ops += [Style(bold=False), Barcode128(waybill.tracking_no)]  # the printer prints the digits below
+    ops += [Style(align="left"), Text("-" * ctx.columns + "\n")]
+    ops += _lines(ctx, f"运单号：{waybill.tracking_no}")
+    ops += _details(outcome, ctx)
+    for item in waybill.items:
+        ops += _lines(ctx, f"· {item}")
+    ops.append(Cut())
+    return ops
+
+
+def printer_test_slip(ctx: SlipContext, printer_desc: str) -> list[Op]:
+    """For IT: Chinese text, red, inversion, sizes, a CODE128 and a QR, cut, beep."""
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True)]
+    ops += [Style(size=(2, 2)), Text("打印测试\n"), Style(size=(1, 1), bold=False)]
+    if ctx.red:
+        ops += [Raw(RED_ON), Text("红色：已退款 请勿发货\n"), Raw(RED_OFF)]
+    ops += [Style(invert=True), Text(" 反白：暂停发货 \n"), Style(invert=False)]
+    ops += [Barcode128("SF1234567890123"), Text("SF1234567890123\n"), QR(EXCEPTION_PREFIX + "TEST", size=5)]
+    ops += [Style(align="left")]
+    ops += _lines(ctx, f"工位：{ctx.station_name}")
+    ops += _lines(ctx, f"打印机：{printer_desc}")
+    ops += _lines(ctx, f"纸宽：{ctx.width_mm}mm（每行{ctx.columns}字符）")
+    ops += _lines(ctx, f"时间：{ctx.when}")
+    ops += _lines(ctx, "中文全角标点：【】、：，。")
+    ops.append(Cut())
+    if ctx.buzzer:
+        ops.append(Buzzer(times=1, duration=2))
+    return ops
+
+
+def _details(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    lines = [
+        f"订单号：{outcome.order_id or '-'}",
+        f"扫描码：{outcome.code}",
+        f"工位：{ctx.station_name}",
+        f"操作员：{ctx.operator or '未登录'}",
+        f"时间：{ctx.when}",
+    ]
+    if outcome.source is not Source.ONLINE:
+        lines.append("离线判定" if outcome.source is Source.OFFLINE else "本地判定")
+    ops: list[Op] = []
+    for line in lines:
+        ops += _lines(ctx, line)
+    return ops
+
+
+def _exception_qr(outcome: Outcome) -> list[Op]:
+    if not outcome.scan_id:
+        return []
+    return [Style(align="center"), QR(EXCEPTION_PREFIX + outcome.scan_id), Style(align="left")]
+
+
+def _lines(ctx: SlipContext, text: str) -> list[Op]:
+    return [Text(line + "\n") for line in wrap(text, ctx.columns)]
+
+
+def display_width(text: str) -> int:
+    """Columns on a printer (or terminal): wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """Hard-wrap by display width (slips hold ids and Chinese, not prose)."""
+    lines, current, width = [], "", 0
+    for ch in text:
+        w = display_width(ch)
+        if width + w > columns:
+            lines.append(current)
+            current, width = "", 0
+        current += ch
+        width += w
+    if current or not lines:
+        lines.append(current)
+    return lines

@@ -1,0 +1,184 @@
+"""station.toml: every key parsed into frozen dataclasses; every mistake named by file, section and key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from shipgate.wire import ScanMode
+from station.config import ConfigError, load_config, parse_config
+
+FULL = """
+[server]
+url = "http://10.0.0.5:8080/"
+token = "t0k3n"
+budget_ms = 250
+heartbeat_s = 15
+sync_timeout_s = 8
+
+[scanner]
+device = "1a86:7523"
+baud = 115200
+suffix = "CRLF"
+frame_gap_ms = 40
+reconnect_max_s = 3
+
+[printer]
+kind = "network"
+host = "10.0.0.9"
+port = 9101
+width = 58
+red = false
+buzzer = false
+timeout_s = 2
+
+[station]
+name = "A-01"
+data_dir = "data"
+mode = "handover"
+replica_max_age_s = 300
+stale_policy = "trust"
+sync_interval_s = 2
+
+[display]
+enabled = false
+style = "plain"
+"""
+
+MINIMAL = """
+[server]
+token = "t"
+[printer]
+kind = "dummy"
+[station]
+name = "A-01"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "station.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return str(info.value)
+
+
+def test_full_file(tmp_path):
+    config = load_config(write(tmp_path, FULL))
+    assert config.server.url == "http://10.0.0.5:8080"
+    assert config.server.budget_ms == 250 and config.server.heartbeat_s == 15.0
+    assert config.scanner.device == "1a86:7523" and config.scanner.suffix == "CRLF"
+    assert config.printer.kind == "network" and config.printer.port == 9101 and config.printer.width == 58
+    assert config.printer.red is False
+    assert config.station.mode is ScanMode.HANDOVER
+    assert config.station.data_dir == tmp_path / "data"  # relative to the file
+    assert config.station.stale_policy == "trust"
+    assert config.display.enabled is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.server.token = "x"
+
+
+def test_defaults(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.server.url == "http://127.0.0.1:8080"
+    assert (config.server.budget_ms, config.server.heartbeat_s) == (300, 30.0)
+    assert (config.scanner.device, config.scanner.baud, config.scanner.suffix) == ("auto", 9600, "CR")
+    assert (config.printer.width, config.printer.red) == (80, True)
+    st = config.station
+    assert (st.mode, st.replica_max_age_s, st.stale_policy, st.sync_interval_s) == (
+        ScanMode.BENCH,
+        600,
+        "hold",
+        5,
+    )
+    assert st.data_dir == Path("/var/lib/shipgate-station")
+    assert config.display.enabled is True
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('[scanner]\nsuffix = "X"\n', ""),
+            'station.toml: [scanner] suffix must be one of CR, LF, CRLF, none (got "X")',
+        ),
+        (('token = "t"\n', ""), "station.toml: [server] token is required"),
+        (('token = "t"\n', 'token = "t"\ntoken_typo = 1\n'), "station.toml: [server] unknown key token_typo"),
+        (
+            ('token = "t"\n', 'token = "t"\nbudget_ms = "300"\n'),
+            '[server] budget_ms must be an integer (got "300")',
+        ),
+        (
+            ('token = "t"\n', 'token = "t"\nbudget_ms = true\n'),
+            "[server] budget_ms must be an integer (got true)",
+        ),
+        (('token = "t"\n', 'token = "t"\nbudget_ms = 5\n'), "[server] budget_ms must be at least 20 (got 5)"),
+        (
+            ('token = "t"\n', 'token = "t"\nurl = "ftp://x"\n'),
+            "[server] url must start with http:// or https://",
+        ),
+        (
+            ('kind = "dummy"\n', 'kind = "laser"\n'),
+            "[printer] kind must be one of usb, serial, network, file, dummy",
+        ),
+        (('kind = "dummy"\n', 'kind = "network"\n'), "[printer] host is required"),
+        (
+            ('kind = "dummy"\n', 'kind = "usb"\nvendor_id = "zz"\nproduct_id = 1\n'),
+            "[printer] vendor_id must be a USB id",
+        ),
+        (
+            ('kind = "dummy"\n', 'kind = "usb"\nhost = "x"\n'),
+            '[printer] host is only used with kind = "network"',
+        ),
+        (
+            ('kind = "dummy"\n', 'kind = "dummy"\nwidth = 70\n'),
+            "[printer] width must be one of 58, 80 (got 70)",
+        ),
+        (
+            ('name = "A-01"\n', 'name = "A-01"\nmode = "packing"\n'),
+            "[station] mode must be one of bench, handover",
+        ),
+        (
+            ('name = "A-01"\n', 'name = "A-01"\nstale_policy = "yolo"\n'),
+            "[station] stale_policy must be one of hold",
+        ),
+        (('name = "A-01"\n', ""), "station.toml: [station] name is required"),
+        (('name = "A-01"\n', 'name = "  "\n'), "[station] name must be a non-empty string"),
+        (("[printer]\n", "[printers]\n"), "station.toml: unknown section [printers]"),
+        (('kind = "dummy"\n', ""), "station.toml: [printer] kind is required"),
+    ],
+)
+def test_errors_name_the_key(tmp_path, edit, message):
+    old, new = edit
+    text = MINIMAL + old if old.startswith("[scanner]") else MINIMAL.replace(old, new, 1)
+    assert message in error_for(tmp_path, text)
+
+
+def test_usb_ids_in_hex(tmp_path):
+    text = MINIMAL.replace('kind = "dummy"', 'kind = "usb"\nvendor_id = "0x0416"\nproduct_id = 0x5011')
+    config = load_config(write(tmp_path, text))
+    assert (config.printer.vendor_id, config.printer.product_id) == (0x0416, 0x5011)
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    assert "station.toml: not valid TOML" in error_for(tmp_path, "[server\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_parse_config_takes_a_document():
+    config = parse_config({"server": {"token": "t"}, "printer": {"kind": "dummy"}, "station": {"name": "B"}})
+    assert config.station.name == "B"
+
+
+def test_the_example_file_parses_with_the_defaults():
+    example = Path(__file__).parents[2] / "station" / "station.example.toml"
+    config = load_config(example)
+    assert config.printer.kind == "network" and config.server.budget_ms == 300
+    assert config.station.data_dir == Path("/var/lib/shipgate-station")
