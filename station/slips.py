@@ -12,6 +12,7 @@ PASS: the waybill when the server sent one (CODE128 tracking number), else a cle
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -211,14 +212,22 @@ def display_width(text: str) -> int:
 
 
 def wrap(text: str, columns: int) -> list[str]:
-    """Hard-wrap by display width (slips hold ids and Chinese, not prose)."""
+    """Wrap by display width. An id or tracking number (a run of ASCII) is never split across
+    lines unless it is longer than a whole line; Chinese may break between any two characters."""
+    tokens = re.findall(r"[!-~]+| +|.", text)
     lines, current, width = [], "", 0
-    for ch in text:
-        w = display_width(ch)
-        if width + w > columns:
-            lines.append(current)
+    for token in tokens:
+        w = display_width(token)
+        if width + w > columns and current:
+            lines.append(current.rstrip())
             current, width = "", 0
-        current += ch
+            if token.isspace():
+                continue
+        while w > columns:  # longer than a line: hard-wrap it
+            lines.append(token[:columns])
+            token = token[columns:]
+            w = display_width(token)
+        current += token
         width += w
     if current or not lines:
         lines.append(current)

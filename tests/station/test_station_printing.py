@@ -127,8 +127,18 @@ def test_full_width_punctuation_prints_as_gb18030_not_question_marks():
 
 
 def test_wrap_counts_chinese_as_two_columns():
-    assert wrap("订单号：6920000000000000001", 16) == ["订单号：69200000", "00000000001"]
+    assert wrap("订单号：6920000000000000001", 32) == ["订单号：6920000000000000001"]
     assert wrap("", 10) == [""]
+
+
+def test_wrap_never_splits_an_id_that_fits_on_a_line():
+    assert wrap("订单号：6920000000000000001", 24) == ["订单号：", "6920000000000000001"]
+    assert wrap("请取出：4900000000000000009、4900000000000000010", 24) == [
+        "请取出：",
+        "4900000000000000009、",
+        "4900000000000000010",
+    ]
+    assert wrap("x" * 20, 8) == ["xxxxxxxx", "xxxxxxxx", "xxxx"]
 
 
 def test_network_printer_receives_the_same_bytes(capture_printer):

@@ -1,0 +1,150 @@
+"""The bench against the real server: a pty scanner, waitress on loopback, a TCP printer."""
+
+from __future__ import annotations
+
+import httpx
+from factories import make_order, refund
+from liveserver import LiveServer
+from sqlalchemy import func, select
+from station_testkit import in_order, wait_until
+
+from server.models import Scan, ScanException
+from station.scanner import ScannerState
+from station.slips import CHINESE_ON, RED_OFF, RED_ON
+
+CUT = b"\x1dV"
+QR = b"\x1d(k"
+
+
+def gb(text: str) -> bytes:
+    return text.encode("gb18030")
+
+
+def scans_on_server(session, **where):
+    session.expire_all()
+    query = select(func.count()).select_from(Scan)
+    for name, value in where.items():
+        query = query.where(getattr(Scan, name) == value)
+    return session.scalar(query)
+
+
+def ready(bench) -> bool:
+    return wait_until(lambda: bench.scanner.state is ScannerState.CONNECTED)
+
+
+def test_block_prints_the_red_slip_and_opens_an_exception(
+    running_bench, virtual_scanner, capture_printer, session
+):
+    order = make_order(session, tracking_no="YT1234567890123")
+    refund(session, order)
+    bench = running_bench()
+    assert ready(bench)
+    virtual_scanner.write(b"YT12345")  # a code can arrive in pieces
+    virtual_scanner.write(b"67890123\r")
+    assert capture_printer.wait_for_jobs(1)
+    [entry] = bench.journal.entries()
+    assert in_order(
+        capture_printer.output(),
+        CHINESE_ON,
+        RED_ON,
+        gb("已退款"),
+        RED_OFF,
+        order.order_id.encode(),
+        QR,
+        b"SG-EX-" + entry.scan_id.encode(),
+        CUT,
+    )
+    assert (entry.decision, entry.source) == ("BLOCK", "online")
+    session.expire_all()
+    exception = session.scalar(select(ScanException))
+    assert exception.scan_id == entry.scan_id and exception.order_id == order.order_id
+
+
+def test_pass_prints_the_waybill_with_its_code128(running_bench, virtual_scanner, capture_printer, session):
+    order = make_order(session, skus=2, tracking_no="SF1234567890123")
+    bench = running_bench()
+    assert ready(bench)
+    virtual_scanner.scan(order.order_id)
+    assert capture_printer.wait_for_jobs(1)
+    data = capture_printer.output()
+    assert b"\x1dk" in data and b"SF1234567890123" in data  # GS k: a hardware barcode
+    assert gb("商品1") in data and gb("商品2") in data
+    assert RED_ON not in data
+    assert scans_on_server(session, decision="PASS") == 1
+
+
+def test_partial_refund_holds_and_prints_which_item_to_take_out(
+    running_bench, virtual_scanner, capture_printer, session
+):
+    order = make_order(session, skus=2)
+    out = order.skus[1].sku_order_id
+    refund(session, order, sku_order_id=out)
+    bench = running_bench()
+    assert ready(bench)
+    virtual_scanner.scan(order.order_id)
+    assert capture_printer.wait_for_jobs(1)
+    data = capture_printer.output()
+    assert in_order(data, gb("暂停发货"), out.encode(), CUT)
+    assert RED_ON not in data
+
+
+def test_garbage_on_the_line_holds_locally_and_still_reaches_the_journal(
+    running_bench, virtual_scanner, capture_printer, session
+):
+    bench = running_bench()
+    assert ready(bench)
+    virtual_scanner.write(b"\x00\x07garbage!!\r")
+    assert capture_printer.wait_for_jobs(1)
+    assert gb("暂停发货") in capture_printer.output()
+    assert wait_until(lambda: scans_on_server(session, reason="invalid_code") == 1)
+
+
+def test_server_down_replica_decides_and_the_journal_uploads_exactly_once(
+    app, bench_config, virtual_scanner, capture_printer, session, station_token
+):
+    from station.bench import build_bench
+
+    server = LiveServer(app).start()
+    refunded = make_order(session)
+    refund(session, refunded)
+    clear = make_order(session)
+    config = bench_config()
+    config = config.__class__(
+        **{
+            **config.__dict__,
+            "server": config.server.__class__(**{**config.server.__dict__, "url": server.url}),
+        }
+    )
+    bench = build_bench(config, with_display=False)
+    bench.start()
+    try:
+        assert wait_until(lambda: bench.replica.version > 0)  # the replica is current
+        server.stop()
+        blocked = bench.handle(refunded.order_id)
+        passed = bench.handle(clear.order_id)
+        assert (blocked.decision.value, blocked.source.value) == ("BLOCK", "offline")
+        assert (passed.decision.value, passed.source.value) == ("PASS", "offline")
+        assert bench.journal.queue_depth() == 2
+        server = LiveServer(app, port=server.port).start()  # the server comes back
+        assert wait_until(lambda: bench.journal.queue_depth() == 0, timeout=10)
+        assert scans_on_server(session, source="offline") == 2
+        bench.uplink.upload_pending()  # nothing left to send twice
+        assert scans_on_server(session) == 2
+    finally:
+        bench.stop()
+        server.stop()
+
+
+def test_heartbeats_reach_the_floor(running_bench, session, live_server, station_token):
+    from server.models import Station
+
+    running_bench()
+
+    def seen():
+        session.expire_all()
+        station = session.scalar(select(Station))
+        return station.last_seen_at is not None and station.health.get("scanner") == "connected"
+
+    assert wait_until(seen, timeout=10)
+    headers = {"Authorization": f"Bearer {station_token}"}
+    assert httpx.get(live_server.url + "/api/v1/gate?since=0", headers=headers).status_code == 200
