@@ -220,5 +220,29 @@ def sync_status(ctx: Context) -> None:
             click.echo(line)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8090, show_default=True)
+@click.option("--app-key", default=None, help="Default: the sandbox's own (printed at start).")
+@click.option("--app-secret", default=None, help="Default: the sandbox's own (printed at start).")
+@click.option("--shop-id", default=None, help="Default: the sandbox's own (printed at start).")
+@click.option(
+    "--push-url",
+    default=None,
+    help="Where to push signed messages, e.g. http://127.0.0.1:8080/webhooks/douyin",
+)
+@click.option("--orders", type=int, default=200, show_default=True, help="Orders generated at start.")
+@click.option("--seed", type=int, default=20240601, show_default=True)
+def sandbox(host, port, app_key, app_secret, shop_id, push_url, orders, seed) -> None:
+    """Run a local sandbox of the Douyin open platform (loopback only; for the demo and tests)."""
+    from server.sandbox import SandboxConfig, serve_sandbox
+
+    config = SandboxConfig(push_url=push_url, n_orders=orders, seed=seed)
+    for name, value in (("app_key", app_key), ("app_secret", app_secret), ("shop_id", shop_id)):
+        if value:
+            setattr(config, name, value)
+    serve_sandbox(host, port, config)
+
+
 if __name__ == "__main__":
     main()

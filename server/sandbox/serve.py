@@ -28,7 +28,7 @@ def banner(config: SandboxConfig, url: str) -> str:
 
 
 def serve_sandbox(
-    host: str = "127.0.0.1", port: int = 9100, config: SandboxConfig | None = None, *, threads: int = 8
+    host: str = "127.0.0.1", port: int = 8090, config: SandboxConfig | None = None, *, threads: int = 8
 ) -> None:
     """Serve in the foreground until interrupted."""
     config = config or SandboxConfig()

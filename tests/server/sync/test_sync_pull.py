@@ -1,0 +1,147 @@
+"""The pull sync against the sandbox over real HTTP: full, incremental, split windows, storms,
+tokens, the lease."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from server.models import AfterSale, GateEntry, Order, SyncState, utcnow
+from server.sync import lease
+
+
+def count(session, model, *where):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def decision(session, order_id):
+    session.expire_all()
+    entry = session.get(GateEntry, order_id)
+    return (entry.decision, entry.reason) if entry else None
+
+
+def test_full_then_incremental_sync(make_worker, sandbox, session):
+    shop = sandbox.sandbox.shop
+    worker = make_worker()
+    report = worker.run_once()
+    assert report.error is None
+    assert count(session, Order) == len(shop.orders)
+    assert count(session, AfterSale) == len(shop.aftersales)
+    bookmark = session.get(SyncState, (worker.shop_id, "aftersales")).bookmark
+    assert bookmark == shop.now()
+
+    order = shop.create_order(n_skus=1)
+    shop.advance_clock(60)
+    refund = shop.apply_refund(order.order_id)
+    shop.advance_clock(60)
+    shop.succeed_refund(refund.aftersale_id)
+    shop.advance_clock(5)
+    report = worker.run_once()
+    assert report.error is None and report.records["aftersales"] >= 1
+    assert decision(session, order.order_id) == ("BLOCK", "refunded")
+    session.expire_all()
+    assert session.get(SyncState, (worker.shop_id, "aftersales")).bookmark == shop.now() > bookmark
+
+
+def expected(shop, order):
+    """What the gate should say, from the sandbox's own state (the platform's truth)."""
+    refunded, pending = set(), set()
+    for a in shop.aftersales.values():
+        if a.order_id != order.order_id or a.aftersale_type not in (0, 1, 2):
+            continue
+        if a.status == 12 or a.refund_status == 3:
+            refunded.add(a.sku_order_id)
+        elif a.status not in (27, 28, 29) and a.refund_status != 4:
+            pending.add(a.sku_order_id)
+    skus = {s.sku_order_id for s in order.skus}
+    if order.main_status in (21, 22, 39) or refunded >= skus:
+        return ("BLOCK", "refunded")
+    if order.order_status == 4:
+        return ("BLOCK", "cancelled")
+    if pending - refunded:
+        return ("HOLD", "refund_pending")
+    if refunded:
+        return ("HOLD", "partial_refund")
+    return ("PASS", "clear")
+
+
+def test_every_gate_verdict_matches_the_platform(make_worker, sandbox, session):
+    shop = sandbox.sandbox.shop
+    make_worker().run_once()
+    verdicts = {o.order_id: decision(session, o.order_id) for o in shop.orders.values()}
+    assert verdicts == {o.order_id: expected(shop, o) for o in shop.orders.values()}
+    assert {v for v in verdicts.values()} >= {("PASS", "clear"), ("BLOCK", "refunded")}
+
+
+def test_windows_split_under_the_result_cap(make_worker, sandbox, session):
+    worker = make_worker(order_cap=7, aftersale_cap=5, page_size=5)
+    report = worker.run_once()
+    assert report.error is None and report.splits > 0
+    assert count(session, Order) == len(sandbox.sandbox.shop.orders)
+    assert count(session, AfterSale) == len(sandbox.sandbox.shop.aftersales)
+
+
+def test_rate_limit_and_service_error_storms_lose_nothing(make_worker, sandbox, session):
+    sandbox.sandbox.faults.update({"error_rate": 0.3, "rate_limit_rate": 0.3})
+    worker = make_worker()
+    for _ in range(10):  # each pass resumes from the last committed bookmark
+        report = worker.run_once()
+        if report.error is None:
+            break
+    assert report.error is None
+    sandbox.sandbox.faults.reset()
+    assert count(session, AfterSale) == len(sandbox.sandbox.shop.aftersales)
+    assert count(session, Order) == len(sandbox.sandbox.shop.orders)
+
+
+def test_a_failed_pass_records_the_error_and_keeps_the_bookmark(make_worker, sandbox, session):
+    worker = make_worker()
+    worker.run_once()
+    bookmark = session.get(SyncState, (worker.shop_id, "orders")).bookmark
+    sandbox.sandbox.shop.advance_clock(600)
+    sandbox.sandbox.faults.update({"error_rate": 1.0})
+    report = worker.run_once()
+    assert report.error and "ServiceError" in report.error
+    session.expire_all()
+    state = session.get(SyncState, (worker.shop_id, "orders"))
+    assert state.bookmark == bookmark and state.last_error
+
+
+def test_expired_tokens_are_refreshed_and_the_call_retried(make_worker, sandbox, session):
+    worker = make_worker()
+    worker.run_once()
+    sandbox.sandbox.expire_tokens()
+    order = sandbox.sandbox.shop.create_order()
+    sandbox.sandbox.shop.advance_clock(10)
+    assert worker.run_once().error is None
+    assert decision(session, order.order_id) == ("PASS", "clear")
+
+
+def test_only_one_process_syncs_a_shop_and_a_dead_holders_lease_expires(make_worker, sessions, session, shop):
+    assert lease.acquire(sessions, shop.shop_id, "process-a", utcnow(), 60)
+    report = make_worker(owner="process-b").run_once()
+    assert report.skipped and count(session, Order) == 0
+    # process-a dies; its lease runs out
+    assert lease.acquire(sessions, shop.shop_id, "process-b", utcnow() + timedelta(seconds=61), 60)
+    lease.release(sessions, shop.shop_id, "process-b")
+    assert make_worker(owner="process-b").run_once().skipped is False
+    assert count(session, Order) > 0
+
+
+def test_lease_is_exclusive_under_a_race(sessions, shop):
+    import threading
+
+    results, barrier = [], threading.Barrier(4)
+
+    def contend(owner):
+        barrier.wait()
+        results.append(lease.acquire(sessions, shop.shop_id, owner, utcnow(), 60))
+
+    threads = [threading.Thread(target=contend, args=(f"p{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
