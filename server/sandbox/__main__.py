@@ -12,7 +12,7 @@ from server.sandbox.serve import serve_sandbox
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m server.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--app-key", default=DEFAULT_APP_KEY)
     parser.add_argument("--app-secret", default=DEFAULT_APP_SECRET)
     parser.add_argument("--shop-id", default=DEFAULT_SHOP_ID)
