@@ -7,7 +7,8 @@ import logging
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from server import api, db, errors, health, webhooks
+from server import api, console, db, errors, health, webhooks
+from server.console import clearing
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
 from server.stations import StationAuth
@@ -45,9 +46,12 @@ def create_app(
         live_lookup = DouyinLookup(
             app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
         )
-    app.extensions["shipgate.gate"] = Gate(engine, live_lookup)
+    app.extensions["shipgate.gate"] = Gate(
+        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force
+    )
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    console.init_app(app)
     app.register_blueprint(webhooks.bp)
     return app

@@ -9,6 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from server import db
+from server.console.cli import user
 from server.settings import Settings, SettingsError
 
 log = logging.getLogger("shipgate")
@@ -243,6 +244,8 @@ def sandbox(host, port, app_key, app_secret, shop_id, push_url, orders, seed) ->
             setattr(config, name, value)
     serve_sandbox(host, port, config)
 
+
+main.add_command(user)
 
 if __name__ == "__main__":
     main()

@@ -23,6 +23,13 @@ from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
 from shipgate.wire import Decision, Reason, message_for
 
+# What a lead's code scanned at a bench does (server.console.clearing.handle_bench_code):
+# (session, station, operator badge, code) -> {"decision", "reason", "message", ...}; the caller commits.
+BenchCodes = Callable[[Session, StationRef, str | None, Code], dict]
+# An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
+OverrideLookup = Callable[[Session, str], object]
+LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
+
 # A live look-up asks Douyin about an order we do not know. It stores what it learns through
 # server.ingest (committing) and returns True when it learned the order, False on a miss,
 # timeout or error.
@@ -59,9 +66,18 @@ class ScanRequest:
 class Gate:
     """Answers "may this parcel ship?" and journals the question."""
 
-    def __init__(self, engine: Engine, live_lookup: LiveLookup | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        live_lookup: LiveLookup | None = None,
+        *,
+        bench_codes: BenchCodes | None = None,
+        overrides: OverrideLookup | None = None,
+    ):
         self.journal = ScanJournal(engine)
         self.live_lookup = live_lookup
+        self.bench_codes = bench_codes
+        self.overrides = overrides
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
@@ -82,12 +98,35 @@ class Gate:
                     entry = self.resolve(cursor, code)
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
-        return Decision(entry["decision"]), Reason(entry["reason"]), entry
+        decision = Decision(entry["decision"])
+        if decision is Decision.BLOCK and self.overrides is not None:
+            with self._sessions() as session:
+                if self.overrides(session, entry["order_id"]):
+                    return Decision.PASS, Reason.OVERRIDE, entry
+        return decision, Reason(entry["reason"]), entry
+
+    def lead_code(
+        self, station: StationRef, request: ScanRequest, code: Code
+    ) -> tuple[Decision, Reason, str]:
+        """A badge, exception QR or resolution a lead scanned at the bench: (decision, reason, message)."""
+        if self.bench_codes is None:
+            return Decision.HOLD, Reason.INVALID_CODE, message_for(Reason.INVALID_CODE)
+        with self._sessions() as session:
+            answer = self.bench_codes(session, station, request.operator, code)
+            session.commit()
+        reason = Reason(answer["reason"])
+        if reason is Reason.CLEAR:
+            reason = Reason.EXCEPTION_CLEARED
+        return Decision(answer["decision"]), reason, answer["message"]
 
     def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[dict, bool]:
         """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate)."""
         code = classify(request.code)
-        decision, reason, entry = self.decide(cursor, code)
+        message = None
+        if code.kind in LEAD_CODES:
+            (decision, reason, message), entry = self.lead_code(station, request, code), None
+        else:
+            decision, reason, entry = self.decide(cursor, code)
         now = utcnow()
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
         row = {
@@ -111,7 +150,9 @@ class Gate:
             "station_gate_version": request.station_gate_version,
         }
         exception = None
-        if decision is not Decision.PASS or request.station_decision not in (None, Decision.PASS.value):
+        if code.kind in LEAD_CODES:
+            pass  # a lead's own code opens nothing
+        elif decision is not Decision.PASS or request.station_decision not in (None, Decision.PASS.value):
             blocked_here = decision is not Decision.PASS
             exception = {
                 "scan_id": request.scan_id,
@@ -132,17 +173,17 @@ class Gate:
             with self._sessions() as session:
                 return stored_answer(session, station.id, request.scan_id), True
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
-        return wire_answer(row, exception_id, label), False
+        return wire_answer(row, exception_id, label, message), False
 
 
-def wire_answer(row: dict, exception_id: int | None, label: dict | None) -> dict:
+def wire_answer(row: dict, exception_id: int | None, label: dict | None, message: str | None = None) -> dict:
     """The wire form of a scan (see shipgate.wire)."""
     sku_out = list(row["sku_out"] or [])
     return {
         "scan_id": row["scan_id"],
         "decision": row["decision"],
         "reason": row["reason"],
-        "message": message_for(Reason(row["reason"]), sku_out),
+        "message": message or message_for(Reason(row["reason"]), sku_out),
         "order_id": row["order_id"],
         "sku_order_ids": sku_out,
         "gate_version": row["gate_version"],

@@ -55,6 +55,16 @@ class Reason(StrEnum):
     STALE_REPLICA = "stale_replica"
     INVALID_CODE = "invalid_code"
     DRILL = "drill"
+    OVERRIDE = "override"  # PASS: an admin released this order in the console
+    # Answers to the codes a lead scans at the bench (badge, exception QR, resolution sheet):
+    SIGNED_IN = "signed_in"
+    EXCEPTION_CLEARED = "exception_cleared"
+    AWAITING_RESOLUTION = "awaiting_resolution"
+    NOT_LEAD = "not_lead"
+    UNKNOWN_BADGE = "unknown_badge"
+    NO_EXCEPTION = "no_exception"
+    NO_PENDING = "no_pending"
+    RESOLUTION_REFUSED = "resolution_refused"
 
 
 class ScanMode(StrEnum):
@@ -73,6 +83,15 @@ MESSAGES: dict[Reason, str] = {
     Reason.STALE_REPLICA: "离线数据过旧 暂停发货 请联系主管",
     Reason.INVALID_CODE: "无法识别的条码 请重新扫描",
     Reason.DRILL: "演练码 已拦截 演练成功",
+    Reason.OVERRIDE: "管理员已放行 可发货",
+    Reason.SIGNED_IN: "已登录",
+    Reason.EXCEPTION_CLEARED: "异常已清除",
+    Reason.AWAITING_RESOLUTION: "请扫描处理方式",
+    Reason.NOT_LEAD: "只有主管可以清除异常",
+    Reason.UNKNOWN_BADGE: "未知工牌",
+    Reason.NO_EXCEPTION: "没有这个待处理异常",
+    Reason.NO_PENDING: "请先扫描异常单二维码",
+    Reason.RESOLUTION_REFUSED: "该处理方式不可用",
 }
 
 DECISION_LABELS: dict[Decision, str] = {

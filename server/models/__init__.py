@@ -5,8 +5,14 @@ from server.models.bench import AuditLog, ExceptionStatus, Operator, Scan, ScanE
 from server.models.orders import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill
 from server.models.places import Shop, Warehouse, warehouse_shops
 from server.models.sync import SyncState, WebhookMessage
+from server.models.users import BenchPending, GateOverride, LoginThrottle, Role, User
 
 __all__ = [
+    "BenchPending",
+    "GateOverride",
+    "LoginThrottle",
+    "Role",
+    "User",
     "AfterSale",
     "AuditLog",
     "Base",

@@ -242,3 +242,56 @@ def test_over_real_http_on_waitress(live_server, station_token, session):
         assert 'shipgate_scans_total{decision="BLOCK",reason="refunded",source="online"}' in metrics
         bad = http.post("/api/v1/scans", content=b"{", headers={"Content-Type": "application/json"})
         assert bad.status_code == 400 and bad.json()["error"] == "malformed_json"
+
+
+def test_a_lead_clears_a_blocked_scan_at_the_bench(client, auth, session):
+    from server.models import Operator
+
+    session.add(Operator(name="王主管", badge="L001", is_lead=True))
+    session.add(Operator(name="小李", badge="P001"))
+    session.commit()
+    order = make_order(session)
+    refund(session, order)
+    blocked = scan(client, auth, order.order_id, operator="P001").json
+    assert blocked["decision"] == "BLOCK"
+    packer_try = scan(client, auth, f"SG-EX-{blocked['scan_id']}", operator="P001").json
+    assert (packer_try["decision"], packer_try["reason"]) == ("HOLD", "not_lead")
+    taken = scan(client, auth, f"SG-EX-{blocked['scan_id']}", operator="L001").json
+    assert taken["reason"] == "awaiting_resolution"
+    cleared = scan(client, auth, "SG-RS-moved_to_refund_shelf", operator="L001").json
+    assert (cleared["decision"], cleared["reason"]) == ("PASS", "exception_cleared")
+    assert "放入退款区" in cleared["message"]
+    session.expire_all()
+    exception = session.scalar(select(ScanException))
+    assert (exception.status, exception.resolution, exception.cleared_by) == (
+        "cleared",
+        "moved_to_refund_shelf",
+        "operator:L001",
+    )
+    # the lead's codes are journaled like every scan, and open no exception of their own
+    assert count(session, Scan) == 4 and count(session, ScanException) == 1
+
+
+def test_an_admin_release_in_force_lets_a_blocked_order_pass(client, auth, session):
+    from server.gatestate import current_version
+    from server.ingest import assign_tracking
+    from server.models import GateOverride
+
+    order = make_order(session)
+    refund(session, order)
+    session.add(
+        GateOverride(
+            order_id=order.order_id,
+            gate_version=current_version(session),
+            decision="BLOCK",
+            reason="refunded",
+            actor="user:admin",
+            note="买家撤回退款，平台已确认",
+        )
+    )
+    session.commit()
+    answer = scan(client, auth, order.order_id).json
+    assert (answer["decision"], answer["reason"]) == ("PASS", "override")
+    assign_tracking(session, order.order_id, "SF1234567890777")  # Douyin changes the order again
+    session.commit()
+    assert scan(client, auth, order.order_id).json["decision"] == "BLOCK"  # the release lapsed

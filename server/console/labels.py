@@ -1,0 +1,129 @@
+"""zh-CN labels for what the console shows, and the time formats it uses. Pure.
+
+Douyin's status numbers and their Chinese names follow the platform's own (as in
+server.douyin.enums); the console keeps its copy so it never depends on the sync's internals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+# Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+DECISIONS = {"PASS": "可发货", "BLOCK": "拦截", "HOLD": "暂停"}
+
+REASONS = {
+    "clear": "正常",
+    "refunded": "已退款",
+    "cancelled": "订单已取消",
+    "refund_pending": "退款申请中",
+    "partial_refund": "部分商品已退款",
+    "unpaid": "未付款",
+    "unknown_order": "查无此订单",
+    "stale_replica": "离线数据过旧",
+    "invalid_code": "无法识别的条码",
+    "drill": "演练",
+    "disk_full": "工作站磁盘已满",
+}
+
+ROLES = {"lead": "主管", "admin": "管理员"}
+
+ORDER_STATUS = {
+    1: "待确认/待支付",
+    105: "已支付",
+    2: "备货中",
+    101: "部分发货",
+    3: "已发货",
+    4: "已取消",
+    5: "已完成",
+}
+MAIN_STATUS = {
+    **ORDER_STATUS,
+    103: "部分支付",
+    21: "发货前退款完结",
+    22: "发货后退款完结",
+    39: "收货后退款完结",
+}
+
+AFTERSALE_TYPES = {
+    0: "退货退款",
+    1: "已发货仅退款",
+    2: "未发货仅退款",
+    3: "换货",
+    6: "价保",
+    7: "补寄",
+    8: "维修",
+}
+AFTERSALE_STATUS = {
+    6: "待商家同意",
+    7: "待买家退货",
+    8: "待商家发货",
+    11: "待商家二次同意",
+    12: "售后成功",
+    13: "待买家收货",
+    14: "换货成功",
+    27: "商家一次拒绝",
+    28: "售后失败",
+    29: "商家二次拒绝",
+}
+REFUND_STATUS = {1: "待退款", 2: "退款中", 3: "退款成功", 4: "退款失败", 5: "追缴成功"}
+
+DEVICE_STATES = {
+    "connected": "正常",
+    "ready": "正常",
+    "ok": "正常",
+    "disconnected": "未连接",
+    "reconnecting": "重连中",
+    "offline": "离线",
+    "unknown": "未知",
+}
+
+MODES = {"bench": "打包台", "handover": "交接点"}
+
+
+def label(table: dict, value: object) -> str:
+    """The label for `value`, or the value itself (never an empty cell) when it is not known."""
+    if value is None:
+        return "—"
+    return table.get(value, str(value))
+
+
+def local_time(moment: datetime | None, fmt: str = "%m-%d %H:%M:%S") -> str:
+    """A UTC timestamp as China time."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA).strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    """'45 秒', '3 分 12 秒', '2 小时 5 分', '3 天 4 小时'."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} 秒"
+    if s < 3600:
+        return f"{s // 60} 分 {s % 60} 秒"
+    if s < 86400:
+        return f"{s // 3600} 小时 {s % 3600 // 60} 分"
+    return f"{s // 86400} 天 {s % 86400 // 3600} 小时"
+
+
+def start_of_today(now: datetime) -> datetime:
+    """Midnight, China time, of the day `now` falls in, as UTC."""
+    local = now.astimezone(CHINA)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def fen(amount: int | None) -> str:
+    """Money in fen as yuan: 8900 -> '¥89.00'."""
+    return "—" if amount is None else f"¥{amount / 100:.2f}"
+
+
+def filesize(n: int | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n / 1_048_576:.0f} MB"

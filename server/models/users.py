@@ -1,0 +1,81 @@
+"""The leads' console's tables: console users and their sign-in throttle, the bench clearing
+state (an exception QR scanned, its resolution not yet), and the gate overrides admins record."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, DouyinId, utcnow
+
+
+class Role(enum.StrEnum):
+    LEAD = "lead"  # 仓库主管: clears exceptions, reads everything
+    ADMIN = "admin"  # IT / owner: also stations, operators, users, shops and gate overrides
+
+
+class User(Base):
+    """Someone who signs in to the console. `warehouse_id` None means every warehouse."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))  # werkzeug: "scrypt:…$salt$hash"
+    role: Mapped[Role] = mapped_column(String(8), default=Role.LEAD)
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    warehouse = relationship("Warehouse")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:  # never show the hash
+        return f"<User {self.name!r} {self.role}>"
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key ("user:<name>" or "ip:<address>"), shared by every server process."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+
+
+class BenchPending(Base):
+    """A lead scanned an exception's QR at this station and has not scanned a resolution yet."""
+
+    __tablename__ = "bench_pending"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    operator_badge: Mapped[str] = mapped_column(String(48))
+    exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class GateOverride(Base):
+    """An admin released an order the gate still stops. It holds only while the order's gate
+    entry stays at `gate_version`: any later change from Douyin ends it."""
+
+    __tablename__ = "gate_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(DouyinId, index=True)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id", ondelete="SET NULL"))
+    gate_version: Mapped[int]
+    decision: Mapped[str] = mapped_column(String(8))  # what the gate said when it was overridden
+    reason: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
