@@ -7,17 +7,65 @@ would see changes, so the replica feed carries no empty churn.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
-from server.models import Counter, GateCode, GateEntry, Order
+from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill, utcnow
 from shipgate.wire import Verdict
 
 GATE_COUNTER = "gate"
 
 
-def facts_of(order: Order) -> OrderFacts:
+@dataclass
+class OrderView:
+    """What the gate needs of an order, read with a few Core queries (not ORM objects)."""
+
+    order_id: str
+    shop_id: str
+    order_status: int
+    main_status: int | None
+    sku_orders: list = field(default_factory=list)  # rows: sku_order_id, product_name, code, item_num
+    after_sales: list = field(
+        default_factory=list
+    )  # rows: sku_order_id, aftersale_type, aftersale_status, refund_status
+    waybills: list = field(default_factory=list)  # current waybills: id, tracking_no, company, issued_at
+
+
+def load_views(session: Session, order_ids: list[str]) -> dict[str, OrderView]:
+    o, k, a, w = Order.__table__, SkuOrder.__table__, AfterSale.__table__, Waybill.__table__
+    views = {
+        row.order_id: OrderView(row.order_id, row.shop_id, row.order_status, row.main_status)
+        for row in session.execute(
+            select(o.c.order_id, o.c.shop_id, o.c.order_status, o.c.main_status).where(
+                o.c.order_id.in_(order_ids)
+            )
+        )
+    }
+    for row in session.execute(
+        select(k.c.order_id, k.c.sku_order_id, k.c.product_name, k.c.code, k.c.item_num)
+        .where(k.c.order_id.in_(order_ids))
+        .order_by(k.c.sku_order_id)
+    ):
+        views[row.order_id].sku_orders.append(row)
+    for row in session.execute(
+        select(
+            a.c.order_id, a.c.sku_order_id, a.c.aftersale_type, a.c.aftersale_status, a.c.refund_status
+        ).where(a.c.order_id.in_(order_ids))
+    ):
+        views[row.order_id].after_sales.append(row)
+    for row in session.execute(
+        select(w.c.order_id, w.c.id, w.c.tracking_no, w.c.company, w.c.issued_at).where(
+            w.c.order_id.in_(order_ids), w.c.cancelled_at.is_(None)
+        )
+    ):
+        views[row.order_id].waybills.append(row)
+    return views
+
+
+def facts_of(order: OrderView) -> OrderFacts:
     return OrderFacts(
         order_id=order.order_id,
         order_status=order.order_status,
@@ -30,20 +78,19 @@ def facts_of(order: Order) -> OrderFacts:
     )
 
 
-def codes_of(order: Order) -> list[str]:
+def codes_of(order: OrderView) -> list[str]:
     """Every code that resolves to this order now: sku order ids and current tracking numbers."""
     codes = {sku.sku_order_id for sku in order.sku_orders}
-    codes.update(w.tracking_no for w in order.waybills if w.cancelled_at is None)
+    codes.update(w.tracking_no for w in order.waybills)
     codes.discard(order.order_id)
     return sorted(codes)
 
 
-def label_of(order: Order) -> dict | None:
+def label_of(order: OrderView) -> dict | None:
     """What a PASS prints: the newest current waybill and the goods; None without a waybill."""
-    current = [w for w in order.waybills if w.cancelled_at is None]
-    if not current:
+    if not order.waybills:
         return None
-    waybill = max(current, key=lambda w: (w.issued_at, w.id))
+    waybill = max(order.waybills, key=lambda w: (w.issued_at, w.id))
     return {
         "tracking_no": waybill.tracking_no,
         "company": waybill.company,
@@ -74,33 +121,37 @@ def current_version(session: Session) -> int:
     return session.connection().execute(CURRENT_VERSION).scalar_one()
 
 
-def recompute(session: Session, order_id: str) -> GateEntry | None:
+@dataclass
+class GateChange:
+    """One order whose gate entry changed: what it said before (None when new) and says now."""
+
+    order: OrderView
+    before: tuple[str, str] | None  # (decision, reason)
+    verdict: Verdict
+    codes: list[str]
+    label: dict | None
+    version: int = 0
+
+
+def recompute(session: Session, order_id: str) -> None:
     """Bring one order's gate entry up to date (see recompute_many)."""
-    return recompute_many(session, [order_id]).get(order_id)
+    recompute_many(session, [order_id])
 
 
-def recompute_many(session: Session, order_ids) -> dict[str, GateEntry]:
+def recompute_many(session: Session, order_ids) -> list[GateChange]:
     """Bring the gate entries of these orders up to date, in the caller's transaction. Entries
-    whose verdict or codes changed get new versions, in order-id order."""
+    whose verdict or codes changed get new versions, in order-id order; returns those changes."""
     session.flush()
     wanted = sorted(set(order_ids))
-    orders: dict[str, Order] = {}
-    entries: dict[str, GateEntry] = {}
+    orders: dict[str, OrderView] = {}
+    entries: dict[str, dict] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        found = session.scalars(
-            select(Order)
-            .where(Order.order_id.in_(chunk))
-            .options(
-                selectinload(Order.sku_orders), selectinload(Order.after_sales), selectinload(Order.waybills)
-            )
-            .execution_options(populate_existing=True)
-        ).all()
-        orders.update((o.order_id, o) for o in found)
-        entries.update(
-            (e.order_id, e) for e in session.scalars(select(GateEntry).where(GateEntry.order_id.in_(chunk)))
-        )
-    changed: list[tuple[Order, Verdict, list[str], dict | None]] = []
+        orders.update(load_views(session, chunk))
+        rows = session.execute(select(*ENTRY_COLUMNS).where(_entries.c.order_id.in_(chunk))).mappings()
+        entries.update((row["order_id"], dict(row)) for row in rows)
+    changes: list[GateChange] = []
+    relabel: list[dict] = []
     for order_id in wanted:
         order = orders.get(order_id)
         if order is None:
@@ -108,36 +159,77 @@ def recompute_many(session: Session, order_ids) -> dict[str, GateEntry]:
         verdict = evaluate(facts_of(order))
         codes, label = codes_of(order), label_of(order)
         entry = entries.get(order_id)
-        if (
-            entry is not None
-            and (entry.decision, entry.reason) == (verdict.decision.value, verdict.reason.value)
-            and list(entry.sku_out) == list(verdict.sku_order_ids_out)
-            and list(entry.codes) == codes
-        ):
-            if entry.label != label:
-                entry.label = label
-            continue
-        changed.append((order, verdict, codes, label))
-    if not changed:
-        return entries
-    for (order, verdict, codes, label), version in zip(
-        changed, bump_versions(session, len(changed)), strict=True
-    ):
-        entry = entries.get(order.order_id)
         if entry is None:
-            entry = entries[order.order_id] = GateEntry(order_id=order.order_id, shop_id=order.shop_id)
-            session.add(entry)
-        entry.decision = verdict.decision.value
-        entry.reason = verdict.reason.value
-        entry.sku_out = list(verdict.sku_order_ids_out)
-        entry.codes = codes
-        entry.label = label
-        entry.version = version
-    session.flush()
-    _index_codes(session, {order.order_id: [order.order_id, *codes] for order, _v, codes, _l in changed})
-    return entries
+            changes.append(GateChange(order, None, verdict, codes, label))
+        elif (
+            (entry["decision"], entry["reason"]) != (verdict.decision.value, verdict.reason.value)
+            or list(entry["sku_out"]) != list(verdict.sku_order_ids_out)
+            or list(entry["codes"]) != codes
+        ):
+            changes.append(GateChange(order, (entry["decision"], entry["reason"]), verdict, codes, label))
+        elif entry["label"] != label:
+            relabel.append({"b_order_id": order_id, "label": label})
+    if relabel:
+        session.execute(_RELABEL, relabel)
+    if changes:
+        _write(session, changes, entries)
+    return changes
 
 
+def _write(session: Session, changes: list[GateChange], entries: dict[str, dict]) -> None:
+    now = utcnow()
+    rows_new, rows_changed, reindex = [], [], {}
+    for change, version in zip(changes, bump_versions(session, len(changes)), strict=True):
+        change.version = version
+        values = {
+            "decision": change.verdict.decision.value,
+            "reason": change.verdict.reason.value,
+            "sku_out": list(change.verdict.sku_order_ids_out),
+            "codes": change.codes,
+            "label": change.label,
+            "version": version,
+            "updated_at": now,
+        }
+        order_id = change.order.order_id
+        if change.before is None:
+            rows_new.append({"order_id": order_id, "shop_id": change.order.shop_id, **values})
+        else:
+            rows_changed.append({"b_order_id": order_id, **values})
+        if change.before is None or list(entries[order_id]["codes"]) != change.codes:
+            reindex[order_id] = [order_id, *change.codes]
+    if rows_new:
+        session.execute(insert(GateEntry), rows_new)
+    if rows_changed:
+        session.execute(_UPDATE, rows_changed)
+    if reindex:
+        _index_codes(session, reindex)
+
+
+_entries = GateEntry.__table__
+ENTRY_COLUMNS = (
+    _entries.c.order_id,
+    _entries.c.decision,
+    _entries.c.reason,
+    _entries.c.sku_out,
+    _entries.c.codes,
+    _entries.c.label,
+)
+_UPDATE = (
+    update(_entries)
+    .where(_entries.c.order_id == bindparam("b_order_id"))
+    .values(
+        decision=bindparam("decision"),
+        reason=bindparam("reason"),
+        sku_out=bindparam("sku_out"),
+        codes=bindparam("codes"),
+        label=bindparam("label"),
+        version=bindparam("version"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_RELABEL = (
+    update(_entries).where(_entries.c.order_id == bindparam("b_order_id")).values(label=bindparam("label"))
+)
 CHUNK = 500
 
 

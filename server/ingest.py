@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.gatestate import recompute, recompute_many
+from server.gatestate import recompute_many
 from server.models import AfterSale, Order, SkuOrder, Waybill, utcnow
 
 
@@ -65,43 +65,71 @@ class IngestResult:
     missing_orders: set[str] = field(default_factory=set)  # after-sales of orders we do not know
 
 
+class _Batch:
+    """What one apply() touches, loaded in a few queries up front; new rows are added as they come."""
+
+    def __init__(self, session: Session, orders: list[OrderRecord], after_sales: list[AfterSaleRecord]):
+        self.session = session
+        order_ids = {r.order_id for r in orders} | {r.order_id for r in after_sales}
+        self.orders = _load(session, Order, Order.order_id, order_ids)
+        self.skus = _load(
+            session, SkuOrder, SkuOrder.sku_order_id, {s.sku_order_id for r in orders for s in r.skus}
+        )
+        self.after_sales = _load(
+            session, AfterSale, AfterSale.aftersale_id, {r.aftersale_id for r in after_sales}
+        )
+        tracking = {_tracking(t) for r in orders for t, _company in r.tracking}
+        self.waybills: dict[str, list[Waybill]] = {t: [] for t in tracking}
+        for waybill in _current_waybills(session, tracking):
+            self.waybills[waybill.tracking_no].append(waybill)
+
+
+def _load(session: Session, model, column, ids: set[str]) -> dict:
+    found, ids = {}, sorted(ids)
+    for start in range(0, len(ids), 500):
+        for row in session.scalars(select(model).where(column.in_(ids[start : start + 500]))):
+            found[getattr(row, column.key)] = row
+    return found
+
+
+def _current_waybills(session: Session, tracking: set[str]) -> list[Waybill]:
+    numbers, found = sorted(tracking), []
+    for start in range(0, len(numbers), 500):
+        found += session.scalars(
+            select(Waybill).where(
+                Waybill.tracking_no.in_(numbers[start : start + 500]), Waybill.cancelled_at.is_(None)
+            )
+        ).all()
+    return found
+
+
+def _tracking(number: str) -> str:
+    return number.strip().upper()
+
+
 def apply(
     session: Session, orders: Iterable[OrderRecord] = (), after_sales: Iterable[AfterSaleRecord] = ()
 ) -> IngestResult:
     """Store a batch of order snapshots and after-sales, then recompute the gate entries of every
     order they touched, once each. After-sales of unknown orders are skipped and reported."""
     orders, after_sales = list(orders), list(after_sales)
-    _preload(session, orders, after_sales)
     result = IngestResult()
-    for record in orders:
-        changed = _store_order(session, record)
-        if changed is None:
-            result.stale += 1
-        result.changed_orders |= changed or set()
-    for record in after_sales:
-        if session.get(Order, record.order_id) is None:
-            result.missing_orders.add(record.order_id)
-        elif _store_after_sale(session, record):
-            result.changed_orders.add(record.order_id)
-        else:
-            result.stale += 1
+    with session.no_autoflush:
+        batch = _Batch(session, orders, after_sales)
+        for record in orders:
+            changed = _store_order(batch, record)
+            if changed is None:
+                result.stale += 1
+            result.changed_orders |= changed or set()
+        for record in after_sales:
+            if record.order_id not in batch.orders:
+                result.missing_orders.add(record.order_id)
+            elif _store_after_sale(batch, record):
+                result.changed_orders.add(record.order_id)
+            else:
+                result.stale += 1
     recompute_many(session, result.changed_orders)
     return result
-
-
-def _preload(session: Session, orders: list[OrderRecord], after_sales: list[AfterSaleRecord]) -> None:
-    """Load what the batch will touch in a few queries, so the per-record gets hit the identity map."""
-    order_ids = {r.order_id for r in orders} | {r.order_id for r in after_sales}
-    sku_ids = {s.sku_order_id for r in orders for s in r.skus}
-    aftersale_ids = {r.aftersale_id for r in after_sales}
-    for model, column, ids in (
-        (Order, Order.order_id, order_ids),
-        (SkuOrder, SkuOrder.sku_order_id, sku_ids),
-        (AfterSale, AfterSale.aftersale_id, aftersale_ids),
-    ):
-        ids = sorted(ids)
-        for start in range(0, len(ids), 500):
-            session.scalars(select(model).where(column.in_(ids[start : start + 500]))).all()
 
 
 def upsert_order(session: Session, record: OrderRecord) -> bool:
@@ -117,13 +145,14 @@ def upsert_after_sale(session: Session, record: AfterSaleRecord) -> bool:
     return result.stale == 0
 
 
-def _store_order(session: Session, record: OrderRecord) -> set[str] | None:
-    order = session.get(Order, record.order_id)
+def _store_order(batch: _Batch, record: OrderRecord) -> set[str] | None:
+    order = batch.orders.get(record.order_id)
     if order is not None and record.update_time and order.update_time > record.update_time:
         return None
     if order is None:
         order = Order(order_id=record.order_id, shop_id=record.shop_id, order_status=record.order_status)
-        session.add(order)
+        batch.session.add(order)
+        batch.orders[record.order_id] = order
     order.order_status = record.order_status
     order.main_status = record.main_status
     order.update_time = max(order.update_time or 0, record.update_time)
@@ -132,31 +161,39 @@ def _store_order(session: Session, record: OrderRecord) -> set[str] | None:
         if value is not None:
             setattr(order, name, value)
     for sku in record.skus:
-        _upsert_sku(session, record.order_id, sku)
+        _upsert_sku(batch, record.order_id, sku)
     changed = {record.order_id}
     for tracking_no, company in record.tracking:
-        changed |= assign_tracking(session, record.order_id, tracking_no, company, recompute_gate=False)
+        changed |= _assign(
+            batch.session,
+            batch.waybills.setdefault(_tracking(tracking_no), []),
+            record.order_id,
+            _tracking(tracking_no),
+            company,
+        )
     return changed
 
 
-def _upsert_sku(session: Session, order_id: str, record: SkuRecord) -> None:
-    sku = session.get(SkuOrder, record.sku_order_id)
+def _upsert_sku(batch: _Batch, order_id: str, record: SkuRecord) -> None:
+    sku = batch.skus.get(record.sku_order_id)
     if sku is None:
         sku = SkuOrder(sku_order_id=record.sku_order_id, order_id=order_id)
-        session.add(sku)
+        batch.session.add(sku)
+        batch.skus[record.sku_order_id] = sku
     for name in ("product_id", "product_name", "code", "category", "item_num", "price", "order_status"):
         value = getattr(record, name)
         if value is not None:
             setattr(sku, name, value)
 
 
-def _store_after_sale(session: Session, record: AfterSaleRecord) -> bool:
-    after_sale = session.get(AfterSale, record.aftersale_id)
+def _store_after_sale(batch: _Batch, record: AfterSaleRecord) -> bool:
+    after_sale = batch.after_sales.get(record.aftersale_id)
     if after_sale is not None and after_sale.update_time > record.update_time:
         return False
     if after_sale is None:
         after_sale = AfterSale(aftersale_id=record.aftersale_id, order_id=record.order_id)
-        session.add(after_sale)
+        batch.session.add(after_sale)
+        batch.after_sales[record.aftersale_id] = after_sale
     for name in (
         "sku_order_id",
         "aftersale_type",
@@ -172,38 +209,40 @@ def _store_after_sale(session: Session, record: AfterSaleRecord) -> bool:
     return True
 
 
+def _assign(
+    session: Session, current: list[Waybill], order_id: str, tracking_no: str, company: str
+) -> set[str]:
+    """Give a tracking number to an order, cancelling it on the others (`current` is kept up to date)."""
+    if any(w.order_id == order_id for w in current):
+        return set()
+    now = utcnow()
+    changed = {order_id}
+    for waybill in current:
+        waybill.cancelled_at = now
+        changed.add(waybill.order_id)
+    waybill = Waybill(tracking_no=tracking_no, company=company, order_id=order_id, issued_at=now)
+    session.add(waybill)
+    current[:] = [waybill]
+    return changed
+
+
 def assign_tracking(
     session: Session, order_id: str, tracking_no: str, company: str = "", *, recompute_gate: bool = True
 ) -> set[str]:
     """Give `tracking_no` to `order_id`, cancelling it on any other order (couriers recycle numbers).
     Returns the orders whose codes changed."""
-    tracking_no = tracking_no.strip().upper()
-    current = session.scalars(
-        select(Waybill).where(Waybill.tracking_no == tracking_no, Waybill.cancelled_at.is_(None))
-    ).all()
-    changed: set[str] = set()
-    if any(w.order_id == order_id for w in current):
-        return changed
-    now = utcnow()
-    for waybill in current:
-        waybill.cancelled_at = now
-        changed.add(waybill.order_id)
-    session.add(Waybill(tracking_no=tracking_no, company=company, order_id=order_id, issued_at=now))
-    changed.add(order_id)
-    if recompute_gate:
-        for changed_id in sorted(changed):
-            recompute(session, changed_id)
+    tracking_no = _tracking(tracking_no)
+    changed = _assign(session, _current_waybills(session, {tracking_no}), order_id, tracking_no, company)
+    if recompute_gate and changed:
+        recompute_many(session, changed)
     return changed
 
 
 def cancel_tracking(session: Session, tracking_no: str) -> set[str]:
     """Void a waybill (e.g. logistics.cancelOrder): the number resolves to nothing until reissued."""
     changed: set[str] = set()
-    for waybill in session.scalars(
-        select(Waybill).where(Waybill.tracking_no == tracking_no.upper(), Waybill.cancelled_at.is_(None))
-    ):
+    for waybill in _current_waybills(session, {_tracking(tracking_no)}):
         waybill.cancelled_at = utcnow()
         changed.add(waybill.order_id)
-    for order_id in sorted(changed):
-        recompute(session, order_id)
+    recompute_many(session, changed)
     return changed

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-PARTS = ["gate"]
+PARTS = ["gate", "ingest"]
 
 
 def main() -> None:
@@ -25,6 +25,10 @@ def main() -> None:
             import gate
 
             gate.main(seconds=args.seconds)
+        elif part == "ingest":
+            import ingest
+
+            ingest.main()
         else:
             parser.error(f"unknown benchmark {part!r}")
 
