@@ -33,6 +33,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction now.
+
+    On SQLite a transaction that reads and then writes fails with "database is locked", without
+    waiting, when another connection committed in between (WAL snapshot conflict). BEGIN IMMEDIATE
+    takes the write lock first (waiting for it with the busy timeout), so the reads that follow are
+    current. PostgreSQL needs nothing. Call before the first statement of a unit of work that writes.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi = connection.connection.dbapi_connection
+    if not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.gatestate import recompute_many
 from server.models import AfterSale, Order, SkuOrder, Waybill, utcnow
 
@@ -114,6 +115,7 @@ def apply(
     order they touched, once each. After-sales of unknown orders are skipped and reported."""
     orders, after_sales = list(orders), list(after_sales)
     result = IngestResult()
+    begin_write(session)
     with session.no_autoflush:
         batch = _Batch(session, orders, after_sales)
         for record in orders:
@@ -186,9 +188,22 @@ def _upsert_sku(batch: _Batch, order_id: str, record: SkuRecord) -> None:
             setattr(sku, name, value)
 
 
+FINAL_AFTERSALE_STATUSES = frozenset({12, 14, 27, 28, 29})
+
+
+def _is_older(after_sale: AfterSale, record: AfterSaleRecord) -> bool:
+    """Douyin's times are whole seconds: within the same second a final status (success,
+    closed, refused) wins over an open one, whatever order the messages arrive in."""
+    if after_sale.update_time != record.update_time:
+        return record.update_time < after_sale.update_time
+    return after_sale.aftersale_status in FINAL_AFTERSALE_STATUSES and (
+        record.aftersale_status not in FINAL_AFTERSALE_STATUSES
+    )
+
+
 def _store_after_sale(batch: _Batch, record: AfterSaleRecord) -> bool:
     after_sale = batch.after_sales.get(record.aftersale_id)
-    if after_sale is not None and after_sale.update_time > record.update_time:
+    if after_sale is not None and _is_older(after_sale, record):
         return False
     if after_sale is None:
         after_sale = AfterSale(aftersale_id=record.aftersale_id, order_id=record.order_id)

@@ -8,11 +8,12 @@ between the two) is applied by the sync loop's next pass.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from server.db import get_session
+from server.db import begin_write, get_session
 from server.douyin.push import PUSH_OK, PushFormatError, parse_push_body
 from server.douyin.signing import verify_event_sign
 from server.metrics import WEBHOOK_MESSAGES
@@ -47,18 +48,30 @@ def douyin_push():
             check_message(message.tag, message.data)
     except (PushFormatError, ValueError, KeyError, TypeError) as exc:
         return refuse(400, "malformed_push", f"推送内容无效：{exc}", "malformed body")
-    fresh = store(session, app_id, [m for m in messages if m.tag != VERIFY_TAG])
+    wanted = [m for m in messages if m.tag != VERIFY_TAG]
+    begin_write(session)
+    fresh = store(session, app_id, wanted)
     session.commit()  # durable before Douyin hears "success"
     WEBHOOK_MESSAGES.labels("stored").inc(len(fresh))
-    WEBHOOK_MESSAGES.labels("duplicate").inc(len(messages) - len(fresh))
-    if fresh:
-        apply_pending(session, fresh, shop.shop_id)
-        session.commit()
+    WEBHOOK_MESSAGES.labels("duplicate").inc(len(wanted) - len(fresh))
+    unapplied = session.scalars(
+        select(WebhookMessage)
+        .where(WebhookMessage.msg_id.in_([m.msg_id for m in wanted]), WebhookMessage.applied_at.is_(None))
+        .where(WebhookMessage.error.is_(None))
+        .order_by(WebhookMessage.received_at)
+    ).all()
+    if unapplied:  # new ones, and any a redelivery finds still unapplied
+        try:
+            apply_pending(session, unapplied, shop.shop_id)
+            session.commit()
+        except SQLAlchemyError:
+            session.rollback()  # stored all the same: the sync loop applies them
+            current_app.logger.exception("applying pushes failed; they stay queued")
     return jsonify(PUSH_OK)
 
 
-def store(session, app_id: str, messages) -> list[WebhookMessage]:
-    """Insert the messages not seen before; return them, as ORM objects, in arrival order."""
+def store(session, app_id: str, messages) -> list[str]:
+    """Insert the messages not seen before; return their msg_ids, in arrival order."""
     if not messages:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -72,10 +85,4 @@ def store(session, app_id: str, messages) -> list[WebhookMessage]:
         )
         if session.execute(statement).scalar() is not None:
             inserted.append(message.msg_id)
-    if not inserted:
-        return []
-    rows = {
-        m.msg_id: m
-        for m in session.scalars(select(WebhookMessage).where(WebhookMessage.msg_id.in_(inserted)))
-    }
-    return [rows[msg_id] for msg_id in inserted]
+    return inserted

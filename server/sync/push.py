@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.douyin.push import PushFormatError, parse_push_data
 from server.gatestate import recompute_many
 from server.ingest import apply, assign_tracking
@@ -57,6 +58,7 @@ def _placeholder_order(session: Session, order_id: str, shop_id: str) -> Order:
 def apply_pending(session: Session, messages: list[WebhookMessage], shop_id: str) -> int:
     """Apply each message in its own savepoint; a bad one is marked, the rest still apply."""
     applied = 0
+    begin_write(session)
     for message in messages:
         try:
             with session.begin_nested():

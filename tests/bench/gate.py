@@ -8,23 +8,16 @@ then GET /healthz the same way, and prints decisions/s, p50/p99 and the throughp
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
 from loadgen import http_request, run_load
+from serverproc import ServerProcess
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from server import db
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
 from server.models import AfterSale, Counter, GateCode, GateEntry, Order, Shop, SkuOrder, Waybill, utcnow
-from server.stations import enrol
 
 SHOP = "10437917"
 
@@ -109,40 +102,13 @@ def load_orders(engine, n: int, refunded_share: float = 0.10, seed: int = 7) -> 
 
 
 def main(orders: int = 100_000, seconds: float = 10.0, connections: int = 16) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix="shipgate-bench-"))
-    env = {**os.environ, "SHIPGATE_INSTANCE_DIR": str(workdir / "instance"), "SHIPGATE_THREADS": "8"}
-    env.pop("SHIPGATE_DATABASE_URL", None)  # the default embedded SQLite
-    from server.settings import Settings
-
-    settings = Settings.from_env(env)
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
+    server = ServerProcess(18080)
     started = time.perf_counter()
-    order_ids, tracking = load_orders(engine, orders)
-    with Session(engine) as session:
-        _station, token = enrol(session, "bench-load", "main")
-        session.commit()
+    order_ids, tracking = load_orders(server.engine, orders)
+    token = server.enrol()
     print(f"loaded {orders:,} orders (10% refunded) in {time.perf_counter() - started:.1f} s")
-    engine.dispose()
-
-    port = 18080
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        host = f"127.0.0.1:{port}"
+    with server:
+        host = f"127.0.0.1:{server.port}"
         rng = random.Random(11)
         codes = [
             rng.choice(order_ids) if rng.random() < 0.5 else rng.choice(tracking) for _ in range(200_000)
@@ -165,22 +131,19 @@ def main(orders: int = 100_000, seconds: float = 10.0, connections: int = 16) ->
         def decided(body: bytes) -> bool:
             return b'"decision"' in body
 
-        run_load("warm-up", "127.0.0.1", port, health_request, connections=connections, seconds=1)
+        run_load("warm-up", "127.0.0.1", server.port, health_request, connections=connections, seconds=1)
         scans = run_load(
             "POST /api/v1/scans",
             "127.0.0.1",
-            port,
+            server.port,
             scan_request,
             connections=connections,
             seconds=seconds,
             check=decided,
         )
         health = run_load(
-            "GET /healthz", "127.0.0.1", port, health_request, connections=connections, seconds=seconds
+            "GET /healthz", "127.0.0.1", server.port, health_request, connections=connections, seconds=seconds
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     ratio = scans.rate / health.rate if health.rate else 0.0
     print(scans.line())
     print(health.line())
@@ -197,5 +160,4 @@ def main(orders: int = 100_000, seconds: float = 10.0, connections: int = 16) ->
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).parent))
     main()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-PARTS = ["gate", "ingest"]
+PARTS = ["gate", "ingest", "freshness"]
 
 
 def main() -> None:
@@ -25,6 +25,10 @@ def main() -> None:
             import gate
 
             gate.main(seconds=args.seconds)
+        elif part == "freshness":
+            import freshness
+
+            freshness.main()
         elif part == "ingest":
             import ingest
 

@@ -187,3 +187,24 @@ def test_malformed_bodies_are_refused(client, session, raw):
     response = post(client, [], raw=raw)
     assert response.status_code == 400 and response.json["error"] == "malformed_push"
     assert count(session, WebhookMessage) == 0
+
+
+def test_same_second_success_then_application_keeps_the_success(client, session):
+    order = make_order(session)
+    same = "2026-11-26T09:00:05+08:00"
+    post(client, [refund_msg(order, "9301", tag="206", status=12, when=same)])
+    post(client, [refund_msg(order, "9302", tag="200", status=6, when=same)])  # retried, arrives late
+    assert gate(session, order.order_id).reason == "refunded"
+
+
+def test_a_redelivered_push_whose_first_apply_failed_is_applied(client, session):
+    order = make_order(session)
+    message = refund_msg(order, "9303")
+    body = encode_push_body([message])
+    # as if the first delivery stored the message and then failed before applying it
+    session.add(WebhookMessage(msg_id="9303", tag="206", app_id=APP_KEY, data=json.dumps(message[2])))
+    session.commit()
+    assert gate(session, order.order_id).decision == "PASS"
+    assert post(client, [], raw=body).json["code"] == 0
+    assert gate(session, order.order_id).decision == "BLOCK"
+    assert count(session, WebhookMessage) == 1
