@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-PARTS = ["gate", "ingest", "freshness"]
+PARTS = ["gate", "ingest", "freshness", "station"]
 
 
 def main() -> None:
@@ -25,6 +25,10 @@ def main() -> None:
             import gate
 
             gate.main(seconds=args.seconds)
+        elif part == "station":
+            import station_path
+
+            station_path.main()
         elif part == "freshness":
             import freshness
 
