@@ -245,6 +245,31 @@ def sandbox(host, port, app_key, app_secret, shop_id, push_url, orders, seed) ->
     serve_sandbox(host, port, config)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True, help="The console and station API.")
+@click.option("--sandbox-port", type=int, default=8090, show_default=True, help="The Douyin sandbox.")
+@click.option("--output", type=click.Path(), default="demo-output", show_default=True,
+              help="Slips (PNG), the demo database and the station's data; emptied at start.")  # fmt: skip
+@click.option("--exit-after-shift", is_flag=True, help="Stop after the scripted shift instead of serving on.")
+def demo(host, port, sandbox_port, output, exit_after_shift) -> None:
+    """The whole flow on embedded defaults: sandbox, server, a simulated bench, a scripted shift."""
+    from pathlib import Path
+
+    from server.demo import DemoOptions, run
+
+    logging.getLogger().setLevel(logging.WARNING)
+    for noisy in ("station", "server", "waitress", "escpos"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    options = DemoOptions(host=host, port=port, sandbox_port=sandbox_port, output=Path(output),
+                          exit_after_shift=exit_after_shift)  # fmt: skip
+    shift = run(options)
+    blocked = sum(1 for _label, decision, _reason in shift.scans if decision == "BLOCK")
+    click.echo(
+        f"scans {len(shift.scans)}, blocked {blocked}, slips {len(shift.slips)}, incidents {shift.incidents}"
+    )
+
+
 main.add_command(user)
 
 if __name__ == "__main__":

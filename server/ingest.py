@@ -228,7 +228,10 @@ def _assign(
     session: Session, current: list[Waybill], order_id: str, tracking_no: str, company: str
 ) -> set[str]:
     """Give a tracking number to an order, cancelling it on the others (`current` is kept up to date)."""
-    if any(w.order_id == order_id for w in current):
+    mine = [w for w in current if w.order_id == order_id]
+    if mine:
+        if company and not company.isdigit() and (not mine[0].company or mine[0].company.isdigit()):
+            mine[0].company = company  # a push carries only the courier's id; the pull its name
         return set()
     now = utcnow()
     changed = {order_id}
