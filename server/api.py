@@ -13,8 +13,9 @@ from sqlalchemy import select
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
+from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
-from server.models import GateEntry, Station, utcnow, warehouse_shops
+from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
 from server.scans import ScanRequest
 from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
@@ -67,7 +68,27 @@ def post_batch():
             SCANS.labels(answer["decision"], answer["reason"], "offline").inc()
         answer["duplicate"] = duplicate
         results.append(answer)
+    open_incidents_for_offline_passes(requests, results)
     return jsonify(results=results)
+
+
+def open_incidents_for_offline_passes(requests: list[ScanRequest], results: list[dict]) -> None:
+    """A station that passed a parcel offline which the server says is refunded: it may have
+    shipped. That is a shipped-after-refund incident, opened at once."""
+    late = [
+        (r, a)
+        for r, a in zip(requests, results, strict=True)
+        if not a["duplicate"] and r.station_decision == "PASS" and a["decision"] == "BLOCK" and a["order_id"]
+    ]
+    if not late:
+        return
+    session = get_session()
+    for scan_request, answer in late:
+        scan = session.scalar(
+            select(Scan).where(Scan.station_id == g.station.id, Scan.scan_id == scan_request.scan_id)
+        )
+        detect.open_for_offline_pass(session, answer["order_id"], scan)
+    session.commit()
 
 
 @bp.get("/gate")

@@ -65,9 +65,11 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Run the server with waitress (the database is migrated first)."""
+    from sqlalchemy.orm import sessionmaker
     from waitress import serve as waitress_serve
 
     from server.app import create_app
+    from server.incidents.robots import RobotSender
 
     settings = ctx.settings
     app = create_app(settings, engine=ctx.engine, migrate=False)
@@ -78,7 +80,13 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         options.update(
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
         )
-    waitress_serve(app, host=host, port=port, **options)
+    sender = RobotSender(
+        sessionmaker(ctx.engine, expire_on_commit=False), fallback_base_url=f"http://{host}:{port}"
+    ).start()  # group-robot alerts leave from here; they never block a request
+    try:
+        waitress_serve(app, host=host, port=port, **options)
+    finally:
+        sender.stop()
 
 
 @main.group(name="db")

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
+from server.incidents.detect import after_gate_change
 from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill, utcnow
 from shipgate.wire import Verdict
 
@@ -173,6 +174,7 @@ def recompute_many(session: Session, order_ids) -> list[GateChange]:
         session.execute(_RELABEL, relabel)
     if changes:
         _write(session, changes, entries)
+    after_gate_change(session, changes, orders.values())
     return changes
 
 

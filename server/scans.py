@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server import drills
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
@@ -105,6 +106,13 @@ class Gate:
                     return Decision.PASS, Reason.OVERRIDE, entry
         return decision, Reason(entry["reason"]), entry
 
+    def drill(self, code: Code) -> tuple[Decision, Reason]:
+        """A drill code we printed BLOCKs (and touches nothing else); any other SG-DR code HOLDs."""
+        with self._sessions() as session:
+            if drills.known(session, code.value):
+                return Decision.BLOCK, Reason.DRILL
+        return Decision.HOLD, Reason.INVALID_CODE
+
     def lead_code(
         self, station: StationRef, request: ScanRequest, code: Code
     ) -> tuple[Decision, Reason, str]:
@@ -125,6 +133,8 @@ class Gate:
         message = None
         if code.kind in LEAD_CODES:
             (decision, reason, message), entry = self.lead_code(station, request, code), None
+        elif code.kind is CodeKind.DRILL:
+            (decision, reason), entry = self.drill(code), None
         else:
             decision, reason, entry = self.decide(cursor, code)
         now = utcnow()
@@ -150,8 +160,8 @@ class Gate:
             "station_gate_version": request.station_gate_version,
         }
         exception = None
-        if code.kind in LEAD_CODES:
-            pass  # a lead's own code opens nothing
+        if code.kind in LEAD_CODES or reason is Reason.DRILL:
+            pass  # a lead's own code, or a drill, opens nothing
         elif decision is not Decision.PASS or request.station_decision not in (None, Decision.PASS.value):
             blocked_here = decision is not Decision.PASS
             exception = {
@@ -172,6 +182,11 @@ class Gate:
         if scan_pk is None:  # this station sent this scan_id before: answer as we did then
             with self._sessions() as session:
                 return stored_answer(session, station.id, request.scan_id), True
+        if reason is Reason.DRILL:
+            passed = request.station_decision in (None, Decision.BLOCK.value)
+            with self._sessions() as session:
+                drills.record(session, station, request.scan_id, code.value, request.scanned_at, passed)
+                session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
         return wire_answer(row, exception_id, label, message), False
 

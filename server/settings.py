@@ -32,6 +32,8 @@ class Settings:
     lookup_budget_ms: int = 800
     sync_interval_s: float = 30.0
     sync_overlap_s: int = 300
+    handover_cutoff: str = "18:00"  # local time after which packed-but-not-handed-over parcels are flagged
+    drill_every_h: float = 24.0  # a station without a passed drill for this long is overdue
     trusted_proxy: bool = False
     log_level: str = "INFO"
     production: bool = False

@@ -200,6 +200,8 @@ class Bench:
             return _from_server(scan_id, code, result)
         if kind in _LEAD_KINDS:
             return decision.lead_code_offline(scan_id, code, self.replica.version)
+        if kind is CodeKind.DRILL:
+            return decision.drill_offline(scan_id, code, self.replica.version)
         return self.replica.decide(scan_id, code)
 
     def _journal_failed(self, code: str, exc: JournalError, now: float) -> Outcome:
@@ -224,7 +226,13 @@ class Bench:
         if outcome.decision is Decision.PASS and self.mode is ScanMode.HANDOVER:
             return None
         ctx = SlipContext(
-            self.station_name, self.operator, self._local(now), self.paper_width_mm, self.red, self.buzzer
+            self.station_name,
+            self.operator,
+            self._local(now),
+            self.paper_width_mm,
+            self.red,
+            self.buzzer,
+            handover=self.mode is ScanMode.HANDOVER,
         )
         return slip_for(outcome, ctx)
 

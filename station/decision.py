@@ -131,6 +131,15 @@ def lead_code_offline(scan_id: str, code: str, replica_version: int) -> Outcome:
     )  # fmt: skip
 
 
+def drill_offline(scan_id: str, code: str, replica_version: int) -> Outcome:
+    """A drill code while offline: the gate must still block it (the server records the drill
+    when the journal is uploaded)."""
+    return Outcome(
+        scan_id, code, Decision.BLOCK, Reason.DRILL.value, message_for(Reason.DRILL), Source.OFFLINE,
+        gate_version=replica_version,
+    )  # fmt: skip
+
+
 def journal_failed(code: str, *, disk_full: bool) -> Outcome:
     """The scan could not be journaled, so it is not acted on: HOLD (fail closed)."""
     reason = LocalReason.DISK_FULL if disk_full else LocalReason.JOURNAL_ERROR

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from shipgate.wire import Decision
+from shipgate.wire import Decision, Reason
 from station.decision import Outcome, Source
 
 INIT = b"\x1b@"  # ESC @: reset modes left over from a previous (maybe half-printed) slip
@@ -84,6 +84,7 @@ class SlipContext:
     width_mm: int = 80
     red: bool = True
     buzzer: bool = True
+    handover: bool = False  # at the courier handover point: pull the parcel from the cage
 
     @property
     def columns(self) -> int:
@@ -100,13 +101,16 @@ def slip_for(outcome: Outcome, ctx: SlipContext) -> list[Op]:
 
 def block_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
     big = BIG[ctx.width_mm]
+    drill = outcome.reason == Reason.DRILL.value
     ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True)]
+    if drill:  # marked before the banner too, so nobody takes it for a real refund
+        ops += [Style(size=(big - 2, big - 2)), Text("** 演练 DRILL **\n"), Style(size=(1, 1))]
     if ctx.red:
         ops.append(Raw(RED_ON))
     ops += [
         Style(size=(big, big), invert=True),
         Text("已退款\n"),
-        Text("请勿发货\n"),
+        Text("请勿发货\n" if not ctx.handover else "从交接中取出\n"),
         Style(size=(1, 1), invert=False),
     ]
     if ctx.red:
@@ -114,8 +118,12 @@ def block_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
     ops += [Style(align="left", bold=False), Text("=" * ctx.columns + "\n")]
     ops += _lines(ctx, f"原因：{outcome.message}")
     ops += _details(outcome, ctx)
-    ops += _lines(ctx, "请放入隔离货架，主管扫描下方二维码处理")
-    ops += _exception_qr(outcome)
+    if drill:
+        ops += _lines(ctx, "演练：本工位拦截正常，无需处理，请销毁本单")
+    else:
+        where = "请从快递交接筐中取出，放入隔离货架" if ctx.handover else "请放入隔离货架"
+        ops += _lines(ctx, f"{where}，主管扫描下方二维码处理")
+        ops += _exception_qr(outcome)
     ops.append(Cut())
     if ctx.buzzer:
         ops.append(Buzzer(times=3, duration=9))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, render_template, request
 
 from server.console import admin as admin_area
-from server.console import auth, csrf, floor, labels, orders, queue
+from server.console import auth, csrf, floor, handover, incidents, labels, orders, queue, review
 from server.console.clearing import RESOLUTION_LABELS
 
 console = Blueprint(
@@ -20,7 +20,7 @@ console = Blueprint(
     static_folder="static",
     static_url_path="/console/static",
 )
-for _child in (auth.bp, queue.bp, orders.bp, floor.bp, admin_area.bp):
+for _child in (auth.bp, queue.bp, orders.bp, floor.bp, handover.bp, admin_area.bp, incidents.bp, review.bp):
     console.register_blueprint(_child)
 
 # Order matters: who is signed in, then "sign in first", then the CSRF check.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
 
+from flask import Blueprint, current_app, render_template
+
+from server import drills
 from server.console import queries
 from server.console.auth import scope_from_request
 from server.console.labels import start_of_today
@@ -15,7 +18,9 @@ bp = Blueprint("floor", __name__)
 
 def _floor_data() -> dict:
     db, now, warehouse_id = get_session(), utcnow(), scope_from_request()
+    every = timedelta(hours=current_app.extensions["shipgate.settings"].drill_every_h)
     return {
+        "drills": drills.by_station(db, now, every),
         "stations": queries.stations_state(db, warehouse_id, now),
         "syncs": queries.sync_health(db, now),
         "counts": queries.today_counts(db, warehouse_id, start_of_today(now)),

@@ -263,7 +263,7 @@ def today_counts(session: Session, warehouse_id: int | None, since: datetime) ->
             func.sum(case((Scan.decision == "BLOCK", 1), else_=0)),
             func.sum(case((Scan.decision == "HOLD", 1), else_=0)),
         )
-        .where(Scan.received_at >= since)
+        .where(Scan.received_at >= since, Scan.reason != "drill")  # drills never count
         .group_by(Scan.warehouse_id)
     )
     for house, total, blocks, holds in scans:

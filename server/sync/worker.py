@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from server.douyin.api import ShopApi
@@ -41,6 +42,10 @@ class SyncReport:
 
 
 class LeaseLost(RuntimeError):
+    pass
+
+
+class SyncConflict(RuntimeError):
     pass
 
 
@@ -79,7 +84,7 @@ class ShopSync:
         try:
             for stream in STREAMS:
                 report.records[stream] = self._sync_stream(stream, report)
-        except (DouyinError, LeaseLost) as exc:
+        except (DouyinError, LeaseLost, SyncConflict, SQLAlchemyError) as exc:
             report.error = f"{type(exc).__name__}: {exc}"
             self._record_error(report.error)
             log.warning("sync of shop %s stopped: %s", self.shop_id, report.error)
@@ -150,6 +155,21 @@ class ShopSync:
             orders, after_sales = [order_record(self.shop_id, o) for o in items], []
         else:
             orders, after_sales = [], [after_sale_record(a) for a in items]
+        for attempt in range(3):
+            try:
+                self._store(orders, after_sales)
+                break
+            except IntegrityError:
+                # A push inserted one of these orders between our read and our write: read again.
+                log.info(
+                    "sync of shop %s raced a push (attempt %d); retrying the page", self.shop_id, attempt + 1
+                )
+        else:
+            raise SyncConflict(f"shop {self.shop_id}: a page kept conflicting with concurrent writes")
+        SYNC_RECORDS.labels(stream).inc(len(items))
+        return len(items)
+
+    def _store(self, orders: list, after_sales: list) -> None:
         with self.sessions() as session:
             result = apply(session, orders, after_sales)
             if result.missing_orders:  # after-sales of orders outside the order window: fetch them
@@ -162,8 +182,6 @@ class ShopSync:
                 missing = [a for a in after_sales if a.order_id in result.missing_orders]
                 apply(session, fetched, missing)
             session.commit()
-        SYNC_RECORDS.labels(stream).inc(len(items))
-        return len(items)
 
     def _record_error(self, error: str) -> None:
         with self.sessions() as session:

@@ -148,3 +148,69 @@ def test_heartbeats_reach_the_floor(running_bench, session, live_server, station
     assert wait_until(seen, timeout=10)
     headers = {"Authorization": f"Bearer {station_token}"}
     assert httpx.get(live_server.url + "/api/v1/gate?since=0", headers=headers).status_code == 200
+
+
+def test_a_drill_at_the_bench_prints_a_red_slip_marked_drill(
+    running_bench, virtual_scanner, capture_printer, session
+):
+    from server import drills
+    from server.models import DrillRun
+
+    [code] = drills.issue(session, 1, actor="user:lead")
+    session.commit()
+    bench = running_bench()
+    assert ready(bench)
+    virtual_scanner.scan(code)
+    assert capture_printer.wait_for_jobs(1)
+    data = capture_printer.output()
+    assert in_order(data, CHINESE_ON, gb("演练"), RED_ON, gb("已退款"), RED_OFF, CUT)
+    assert b"SG-EX-" not in data  # nothing for a lead to clear
+    session.expire_all()
+    assert session.scalar(select(DrillRun)).passed
+
+
+def test_a_drill_offline_still_blocks_and_is_recorded_on_return(
+    app, bench_config, virtual_scanner, capture_printer, session
+):
+    from server import drills
+    from server.models import DrillRun
+    from station.bench import build_bench
+
+    [code] = drills.issue(session, 1, actor="user:lead")
+    session.commit()
+    server = LiveServer(app).start()
+    config = bench_config()
+    config = config.__class__(
+        **{
+            **config.__dict__,
+            "server": config.server.__class__(**{**config.server.__dict__, "url": server.url}),
+        }
+    )
+    bench = build_bench(config, with_display=False)
+    bench.start()
+    try:
+        assert wait_until(lambda: bench.link.online, timeout=5)
+        server.stop()
+        outcome = bench.handle(code)
+        assert (outcome.decision.value, outcome.reason, outcome.source.value) == ("BLOCK", "drill", "offline")
+        server = LiveServer(app, port=server.port).start()
+        assert wait_until(lambda: bench.journal.queue_depth() == 0, timeout=10)
+        session.expire_all()
+        assert session.scalar(select(DrillRun)).passed
+    finally:
+        bench.stop()
+        server.stop()
+
+
+def test_handover_blocks_a_parcel_refunded_after_packing(
+    running_bench, virtual_scanner, capture_printer, session
+):
+    order = make_order(session, tracking_no="SF1234567890555")
+    bench = running_bench(mode="handover")
+    assert ready(bench)
+    virtual_scanner.scan("SF1234567890555")  # a PASS at handover prints nothing
+    assert wait_until(lambda: scans_on_server(session, mode="handover", decision="PASS") == 1)
+    refund(session, order)
+    virtual_scanner.scan("SF1234567890555")
+    assert capture_printer.wait_for_jobs(1)
+    assert in_order(capture_printer.output(), RED_ON, gb("已退款"), gb("从交接中取出"), RED_OFF, QR, CUT)

@@ -34,4 +34,4 @@ def test_the_scripted_shift(tmp_path):
     assert red_pixels(Image.open(shift.slips[0])) == 0
     text = "\n".join(lines)
     assert "控制台 console" in text and shift.lead_password in text
-    # (the incident of the refund after the pass is asserted once incidents land)
+    assert shift.incidents == 1  # the refund that succeeded right after the pass

@@ -1,0 +1,69 @@
+"""The monthly review (复盘) of a warehouse: charts drawn on the server, the Excel workbook, and
+the handbook of resolved incidents (what worked)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
+
+from server.console import queries
+from server.console.auth import scope_from_request
+from server.db import get_session
+from server.incidents import export
+from server.incidents.charts import review_charts
+from server.incidents.facts import handbook, month_facts
+from server.incidents.review import compare, month_of, parse_month, previous_month, review
+from server.models import Warehouse, utcnow
+
+bp = Blueprint("review", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def picked_month() -> str:
+    """?month=YYYY-MM, or this month; a malformed one is a 400."""
+    raw = request.args.get("month", "")
+    if not raw:
+        return month_of(utcnow())
+    try:
+        return parse_month(raw)
+    except ValueError:
+        abort(400)
+
+
+def both_months(month: str, warehouse_id: int | None):
+    db = get_session()
+    current = review(month_facts(db, month, warehouse_id))
+    return current, review(month_facts(db, previous_month(month), warehouse_id))
+
+
+@bp.get("/review")
+def index():
+    """A month of one warehouse (or all) against the month before, with charts."""
+    db, warehouse_id, month = get_session(), scope_from_request(), picked_month()
+    current, previous = both_months(month, warehouse_id)
+    charts = {name: Markup(svg) for name, svg in review_charts(current).items()}  # built from escaped text
+    return render_template(
+        "console/review/index.html", r=current, previous=previous, comparisons=compare(current, previous),
+        charts=charts, month=month, warehouses=queries.warehouses(db), picked=warehouse_id,
+    )  # fmt: skip
+
+
+@bp.get("/review/export.xlsx")
+def export_xlsx():
+    """The same month as an Excel workbook, one sheet per breakdown."""
+    db, warehouse_id, month = get_session(), scope_from_request(), picked_month()
+    current, previous = both_months(month, warehouse_id)
+    house = db.get(Warehouse, warehouse_id) if warehouse_id else None
+    body = export.workbook(current, previous, handbook(db, warehouse_id), house.name if house else "全部仓库")
+    headers = {"Content-Disposition": f'attachment; filename="shipgate-review-{month}.xlsx"'}
+    return current_app.response_class(body, mimetype=XLSX, headers=headers)
+
+
+@bp.get("/review/handbook")
+def handbook_page():
+    """Resolved incidents and what worked: outcome, interception, message used, cause, notes."""
+    db, warehouse_id = get_session(), scope_from_request()
+    return render_template(
+        "console/review/handbook.html", rows=handbook(db, warehouse_id), warehouses=queries.warehouses(db),
+        picked=warehouse_id,
+    )  # fmt: skip
