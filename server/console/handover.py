@@ -13,6 +13,7 @@ from server.console.auth import scope_from_request
 from server.console.barcodes import qr_data_uri
 from server.console.labels import CHINA
 from server.db import get_session
+from server.incidents.queries import refund_funnel
 from server.models import AuditLog, utcnow
 
 bp = Blueprint("handover", __name__)
@@ -44,7 +45,7 @@ def index():
         missing=handover.not_handed_over(db, warehouse_id, start, end),
         past_cutoff=utcnow() >= cutoff,
         cutoff=settings.handover_cutoff,
-        funnel=handover.funnel(db, warehouse_id, start, end),
+        funnel=refund_funnel(db, warehouse_id, start, end),
         warehouses=queries.warehouses(db),
     )
 

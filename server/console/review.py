@@ -9,10 +9,12 @@ from markupsafe import Markup
 from server.console import queries
 from server.console.auth import scope_from_request
 from server.db import get_session
+from server.handover import Funnel
 from server.incidents import export
 from server.incidents.charts import review_charts
 from server.incidents.facts import handbook, month_facts
-from server.incidents.review import compare, month_of, parse_month, previous_month, review
+from server.incidents.queries import refund_funnel
+from server.incidents.review import compare, month_of, month_range, parse_month, previous_month, review
 from server.models import Warehouse, utcnow
 
 bp = Blueprint("review", __name__)
@@ -45,7 +47,14 @@ def index():
     return render_template(
         "console/review/index.html", r=current, previous=previous, comparisons=compare(current, previous),
         charts=charts, month=month, warehouses=queries.warehouses(db), picked=warehouse_id,
+        funnel=month_funnel(db, month, warehouse_id),
     )  # fmt: skip
+
+
+def month_funnel(db, month: str, warehouse_id: int | None) -> Funnel:
+    """Refunds of the month: reached the warehouse, blocked at packing, at handover, shipped, intercepted."""
+    start, end = month_range(month)
+    return refund_funnel(db, warehouse_id, start, end)
 
 
 @bp.get("/review/export.xlsx")

@@ -122,3 +122,16 @@ def recent_messages(session: Session, limit: int = 30) -> list[RobotMessage]:
             .limit(limit)
         )
     )
+
+
+def refund_funnel(session: Session, warehouse_id: int | None, start, end):
+    """server.handover.funnel with the shipped (an incident opened) and intercepted orders filled in."""
+    from server.handover import funnel
+    from server.incidents.workflow import Outcome
+
+    shipped, intercepted = set(), set()
+    for order_id, outcome in session.execute(select(Incident.order_id, Incident.outcome)):
+        shipped.add(order_id)
+        if outcome == Outcome.INTERCEPTED:
+            intercepted.add(order_id)
+    return funnel(session, warehouse_id, start, end, shipped=shipped, intercepted=intercepted)

@@ -66,3 +66,16 @@ def test_anonymous_cannot_print_drills(web, session):
     response = web.post("/drills", {"count": "2"}, csrf=False)
     assert response.status_code in (302, 400, 403)
     assert session.scalar(select(func.count()).select_from(Drill)) == 0
+
+
+def test_the_funnel_on_the_review_and_handover_pages(as_lead, client, session, station_token):
+    from datetime import UTC, datetime
+
+    from factories import refund
+
+    order = make_order(session)
+    refund(session, order, update_time=int(datetime.now(UTC).timestamp()) - 30)
+    assert scan(client, station_token, order.order_id, "f-1")["decision"] == "BLOCK"
+    for page in ("/review", "/handover"):
+        text = as_lead.get(page).get_data(as_text=True)
+        assert 'data-step="reached">1<' in text and 'data-step="packing">1<' in text, page
