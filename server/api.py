@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
+from server import handover
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
@@ -21,6 +22,7 @@ from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+CHINA = timezone(timedelta(hours=8), "CST")
 SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CODE = 512
 FEED_LIMIT = 5000
@@ -122,6 +124,38 @@ def gate_feed():
         ],
         next=entries[-1].version if more else max(since, version),
         more=more,
+    )
+
+
+@bp.get("/manifest")
+def manifest():
+    """The handover manifest (交接单) of a day (China time) for the station's warehouse, per courier."""
+    raw = request.args.get("date", "")
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else utcnow().astimezone(CHINA).date()
+    except ValueError as exc:
+        raise InvalidField("参数 date 必须是 YYYY-MM-DD") from exc
+    start = datetime.combine(day, datetime.min.time(), CHINA)
+    pickups = handover.manifest(get_session(), g.station.warehouse_id, start, start + timedelta(days=1))
+    return jsonify(
+        date=day.isoformat(),
+        pickups=[
+            {
+                "courier": p.courier,
+                "count": p.count,
+                "lines": [
+                    {
+                        "scanned_at": line.scanned_at.isoformat(),
+                        "code": line.code,
+                        "order_id": line.order_id,
+                        "station": line.station,
+                        "operator": line.operator,
+                    }  # fmt: skip
+                    for line in p.lines
+                ],
+            }
+            for p in pickups
+        ],
     )
 
 

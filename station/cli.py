@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     test_print.add_argument("--config", required=True)
     test_print.set_defaults(func=cmd_test_print)
 
+    manifest = sub.add_parser("manifest", help="print the day's handover manifest (交接单)")
+    manifest.add_argument("--config", required=True)
+    manifest.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
+    manifest.set_defaults(func=cmd_manifest)
+
     ports = sub.add_parser("list-ports", help="list serial ports (for [scanner] device)")
     ports.set_defaults(func=cmd_list_ports)
     return parser
@@ -145,6 +150,38 @@ def cmd_test_print(args: argparse.Namespace) -> int:
         print(f"test print failed: {exc}", file=sys.stderr)
         return 1
     print(f"test slip sent to {printer.description}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from station.bench import printer_from_config
+    from station.client import GateClient, GateError
+    from station.printer import PrinterError
+    from station.slips import SlipContext, manifest_slip
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    client = GateClient(config.server.url, config.server.token, sync_timeout_s=config.server.sync_timeout_s)
+    try:
+        manifest = client.manifest(args.date)
+    except GateError as exc:
+        print(f"cannot fetch the manifest: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    for pickup in manifest["pickups"]:
+        print(f"{pickup['courier']}\t{pickup['count']}")
+    pc = config.printer
+    when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
+    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    try:
+        printer_from_config(config).print_now(manifest_slip(manifest, ctx))
+    except PrinterError as exc:
+        print(f"printing failed: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -159,6 +159,11 @@ class GateClient:
         data = self._call("GET", "/gate", self.sync_timeout_s, retry="any", params=params)
         return _parse(_gate_feed, data)
 
+    def manifest(self, day: str | None = None) -> dict[str, Any]:
+        """The handover manifest of a day (YYYY-MM-DD, default today) as the server has it."""
+        params = {"date": day} if day else {}
+        return self._call("GET", "/manifest", self.sync_timeout_s, retry="any", params=params)
+
     def heartbeat(self, payload: dict[str, Any]) -> HeartbeatReply:
         data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=payload)
         return _parse(_heartbeat, data)

@@ -188,6 +188,27 @@ def printer_test_slip(ctx: SlipContext, printer_desc: str) -> list[Op]:
     return ops
 
 
+def manifest_slip(manifest: dict, ctx: SlipContext) -> list[Op]:
+    """The handover manifest (交接单): per courier, the count and every tracking number, to sign."""
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True, size=(2, 2))]
+    ops += [Text("交接单\n"), Style(size=(1, 1)), Text(f"{manifest.get('date', '')}  {ctx.station_name}\n")]
+    for pickup in manifest.get("pickups", []):
+        ops += [Style(align="left", bold=True), Text("=" * ctx.columns + "\n")]
+        ops += _lines(ctx, f"{pickup['courier']}  共 {pickup['count']} 件")
+        ops.append(Style(bold=False))
+        for n, line in enumerate(pickup["lines"], start=1):
+            ops += _lines(ctx, f"{n:>3}. {line['code']}")
+        ops += [
+            Text("\n"),
+            *_lines(ctx, "快递员签字：____________"),
+            *_lines(ctx, "交接人签字：____________"),
+        ]
+    if not manifest.get("pickups"):
+        ops += [Style(align="left"), *_lines(ctx, "今天还没有交接扫描")]
+    ops.append(Cut())
+    return ops
+
+
 def _details(outcome: Outcome, ctx: SlipContext) -> list[Op]:
     lines = [
         f"订单号：{outcome.order_id or '-'}",

@@ -214,3 +214,29 @@ def test_handover_blocks_a_parcel_refunded_after_packing(
     virtual_scanner.scan("SF1234567890555")
     assert capture_printer.wait_for_jobs(1)
     assert in_order(capture_printer.output(), RED_ON, gb("已退款"), gb("从交接中取出"), RED_OFF, QR, CUT)
+
+
+def test_the_station_prints_the_handover_manifest(
+    bench_config, capture_printer, session, live_server, tmp_path
+):
+    from server.stations import enrol
+    from station.cli import main as station_main
+
+    _gate, token = enrol(session, "交接口", "main", mode="handover")
+    session.commit()
+    make_order(session, tracking_no="SF1234567890601")
+    body = {"scan_id": "h-1", "code": "SF1234567890601", "scanned_at": "2026-11-26T09:00:00+08:00",
+            "mode": "handover"}  # fmt: skip
+    httpx.post(live_server.url + "/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"})
+    config = tmp_path / "station.toml"
+    config.write_text(
+        f'[server]\nurl = "{live_server.url}"\ntoken = "{token}"\n'
+        f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = {capture_printer.port}\n'
+        f'[station]\nname = "交接口"\ndata_dir = "{tmp_path / "data"}"\n'
+    )
+    assert station_main(["manifest", "--config", str(config)]) == 0
+    assert capture_printer.wait_for_jobs(1)
+    data = capture_printer.output()
+    assert in_order(
+        data, gb("交接单"), gb("顺丰速运"), gb("共 1 件"), b"SF1234567890601", gb("快递员签字"), CUT
+    )
