@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from server.console.clearing import override_in_force
+from server.handover import courier_of
 from server.models import (
     AuditLog,
     ExceptionStatus,
@@ -55,7 +56,7 @@ def warehouses(session: Session) -> list[Warehouse]:
 def open_exceptions(session: Session, warehouse_id: int | None, now: datetime) -> list[QueueRow]:
     """Open exceptions, newest first, with station and packer names."""
     query = (
-        select(ScanException, Scan.code, Scan.operator, Station.name, Operator.name)
+        select(ScanException, Scan.code, Scan.operator, Station.name, Operator.name, Scan.mode)
         .join(Scan, Scan.id == ScanException.scan_pk)
         .join(Station, Station.id == ScanException.station_id)
         .outerjoin(Operator, Operator.badge == Scan.operator)
@@ -71,13 +72,13 @@ def open_exceptions(session: Session, warehouse_id: int | None, now: datetime) -
             order_id=e.order_id,
             decision=e.decision,
             reason=e.reason,
-            station=station,
+            station=station if mode != "handover" else f"{station} · 交接 {courier_of(code, None)}",
             packer=_person(name, badge),
             code=code,
             opened_at=e.opened_at,
             waited_s=(now - e.opened_at).total_seconds(),
         )
-        for e, code, badge, station, name in session.execute(query)
+        for e, code, badge, station, name, mode in session.execute(query)
     ]
 
 

@@ -79,3 +79,14 @@ def test_the_funnel_on_the_review_and_handover_pages(as_lead, client, session, s
     for page in ("/review", "/handover"):
         text = as_lead.get(page).get_data(as_text=True)
         assert 'data-step="reached">1<' in text and 'data-step="packing">1<' in text, page
+
+
+def test_a_handover_block_names_the_handover_point_and_courier_in_the_queue(as_lead, client, session):
+    from factories import refund
+
+    _gate, gate_token = enrol(session, "交接口A", "main", mode="handover")
+    session.commit()
+    order = make_order(session, tracking_no="YT1234567890777")
+    refund(session, order)
+    assert scan(client, gate_token, "YT1234567890777", "h-9", mode="handover")["decision"] == "BLOCK"
+    assert "交接口A · 交接 YTO" in as_lead.get("/").get_data(as_text=True)
