@@ -1,12 +1,18 @@
 """zh-CN labels for what the console shows, and the time formats it uses. Pure.
 
-Douyin's status numbers and their Chinese names follow the platform's own (as in
-server.douyin.enums); the console keeps its copy so it never depends on the sync's internals.
+Douyin's status numbers and their Chinese names are written once, in server.douyin.enums.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+
+from server.douyin.enums import (
+    AFTERSALE_STATUS_DESC,
+    AFTERSALE_TYPE_DESC,
+    MAIN_STATUS_DESC,
+    ORDER_STATUS_DESC,
+)
 
 # Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -29,44 +35,11 @@ REASONS = {
 
 ROLES = {"lead": "主管", "admin": "管理员"}
 
-ORDER_STATUS = {
-    1: "待确认/待支付",
-    105: "已支付",
-    2: "备货中",
-    101: "部分发货",
-    3: "已发货",
-    4: "已取消",
-    5: "已完成",
-}
-MAIN_STATUS = {
-    **ORDER_STATUS,
-    103: "部分支付",
-    21: "发货前退款完结",
-    22: "发货后退款完结",
-    39: "收货后退款完结",
-}
-
-AFTERSALE_TYPES = {
-    0: "退货退款",
-    1: "已发货仅退款",
-    2: "未发货仅退款",
-    3: "换货",
-    6: "价保",
-    7: "补寄",
-    8: "维修",
-}
-AFTERSALE_STATUS = {
-    6: "待商家同意",
-    7: "待买家退货",
-    8: "待商家发货",
-    11: "待商家二次同意",
-    12: "售后成功",
-    13: "待买家收货",
-    14: "换货成功",
-    27: "商家一次拒绝",
-    28: "售后失败",
-    29: "商家二次拒绝",
-}
+# Douyin's status words, written once in server.douyin.enums.
+ORDER_STATUS = ORDER_STATUS_DESC
+MAIN_STATUS = MAIN_STATUS_DESC
+AFTERSALE_TYPES = AFTERSALE_TYPE_DESC
+AFTERSALE_STATUS = AFTERSALE_STATUS_DESC
 REFUND_STATUS = {1: "待退款", 2: "退款中", 3: "退款成功", 4: "退款失败", 5: "追缴成功"}
 
 DEVICE_STATES = {
