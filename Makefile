@@ -32,5 +32,8 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(PART)
 
+soak: $(STAMP)
+	$(PY) tests/soak/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

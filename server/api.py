@@ -26,6 +26,9 @@ CHINA = timezone(timedelta(hours=8), "CST")
 SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_CODE = 512
 FEED_LIMIT = 5000
+ASCII_DIGITS = re.compile(r"^[0-9]{1,18}$")
+# What a station may report having decided on its own (station.decision.LocalReason).
+LOCAL_REASONS = frozenset({"disk_full", "journal_error"})
 
 
 @bp.before_request
@@ -181,8 +184,8 @@ def heartbeat():
     for name, kinds in HEARTBEAT_FIELDS.items():
         if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
             raise InvalidField(f"{name} 类型不正确")
-        if isinstance(body.get(name), str) and len(body[name]) > 200:
-            raise InvalidField(f"{name} 过长")
+        if isinstance(body.get(name), str) and (len(body[name]) > 200 or not clean_text(body[name])):
+            raise InvalidField(f"{name} 过长或含有无效字符")
     session = get_session()
     station = session.get(Station, g.station.id)
     station.health = body
@@ -198,12 +201,27 @@ def json_body() -> dict:
     if not request.is_json:
         raise ApiError("请使用 Content-Type: application/json", error="unsupported_media_type", status=415)
     try:
-        body = json.loads(request.get_data(cache=False))
+        body = json.loads(request.get_data(cache=False), parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson() from exc
     if not isinstance(body, dict):
         raise MalformedJson("请求体必须是 JSON 对象")
     return body
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def clean_text(value: object) -> bool:
+    """A string a database can store: no NUL, no lone surrogate."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def expect_fields(
@@ -231,21 +249,23 @@ def parse_scan(item: object, *, offline: bool, where: str = "") -> ScanRequest:
     scan_id, code = item["scan_id"], item["code"]
     if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
         raise InvalidField(f"{prefix}scan_id 必须是 1–64 位字母、数字或 _.:-")
-    if not isinstance(code, str) or len(code) > MAX_CODE:
-        raise InvalidField(f"{prefix}code 必须是不超过 {MAX_CODE} 个字符的字符串")
+    if not clean_text(code) or len(code) > MAX_CODE:
+        raise InvalidField(f"{prefix}code 必须是不超过 {MAX_CODE} 个字符的字符串（不含 NUL）")
     operator = item.get("operator")
-    if operator is not None and (not isinstance(operator, str) or len(operator) > 48):
+    if operator is not None and (not clean_text(operator) or len(operator) > 48):
         raise InvalidField(f"{prefix}operator 必须是不超过 48 个字符的字符串")
     mode = item.get("mode", ScanMode.BENCH.value)
-    if mode not in {m.value for m in ScanMode}:
+    if not isinstance(mode, str) or mode not in {m.value for m in ScanMode}:
         raise InvalidField(f"{prefix}mode 必须是 bench 或 handover")
     scanned_at = parse_time(item["scanned_at"], f"{prefix}scanned_at")
     station_decision = station_reason = station_version = None
     if offline:
         station_decision, station_reason = item["station_decision"], item["station_reason"]
-        if station_decision not in {d.value for d in Decision}:
+        if not isinstance(station_decision, str) or station_decision not in {d.value for d in Decision}:
             raise InvalidField(f"{prefix}station_decision 必须是 PASS、BLOCK 或 HOLD")
-        if station_reason not in {r.value for r in Reason} and station_reason != "disk_full":
+        if not isinstance(station_reason, str) or (
+            station_reason not in {r.value for r in Reason} and station_reason not in LOCAL_REASONS
+        ):
             raise InvalidField(f"{prefix}station_reason 未知：{str(station_reason)[:32]}")
         station_version = item.get("station_gate_version")
         if station_version is not None and (
@@ -273,6 +293,8 @@ def parse_time(value: object, name: str) -> datetime:
         raise InvalidField(f"{name} 不是有效的 ISO 8601 时间") from exc
     if parsed.tzinfo is None:
         raise InvalidField(f"{name} 必须带时区")
+    if not 2000 <= parsed.year <= 2999:
+        raise InvalidField(f"{name} 的年份不合理")
     return parsed
 
 
@@ -280,7 +302,7 @@ def int_arg(name: str, default: int, *, minimum: int, maximum: int | None = None
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    if not ASCII_DIGITS.match(raw):
         raise InvalidField(f"参数 {name} 必须是非负整数")
     value = int(raw)
     if value < minimum or (maximum is not None and value > maximum):

@@ -34,6 +34,7 @@ def create_app(
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,  # production is served over TLS (nginx)
     )
     app.json.ensure_ascii = False
     app.extensions["shipgate.settings"] = settings

@@ -75,7 +75,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     app = create_app(settings, engine=ctx.engine, migrate=False)
     host, port = host or settings.host, port or settings.port
     log.info("Shipgate server on http://%s:%s (database %s)", host, port, ctx.engine.url.render_as_string())
-    options = {"threads": settings.threads, "ident": "shipgate", "channel_timeout": 30}
+    options = {
+        "threads": settings.threads,
+        "ident": "shipgate",
+        "channel_timeout": 30,
+        "connection_limit": settings.connection_limit,
+    }
     if settings.trusted_proxy:
         options.update(
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}

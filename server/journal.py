@@ -60,6 +60,10 @@ class ScanJournal:
                 with self._pending_lock:
                     batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 self._commit(batch)
+                if len(batch) > 1 and any(i.error is not None for i in batch):
+                    for alone in batch:  # one bad row must not fail the others: each on its own
+                        alone.error = None
+                        self._commit([alone])
         if item.error is not None:
             raise JournalUnavailable(str(item.error)) from item.error
         return item.scan_pk, item.exception_id

@@ -28,6 +28,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
+    connection_limit: int = 1000  # waitress: open connections per process (nginx in front takes the rest)
     max_body_bytes: int = 1_048_576
     lookup_budget_ms: int = 800
     sync_interval_s: float = 30.0

@@ -45,7 +45,7 @@ def douyin_push():
     try:
         messages = parse_push_body(raw)
         for message in messages:
-            check_message(message.tag, message.data)
+            check_message(message.tag, message.msg_id, message.data)
     except (PushFormatError, ValueError, KeyError, TypeError) as exc:
         return refuse(400, "malformed_push", f"推送内容无效：{exc}", "malformed body")
     wanted = [m for m in messages if m.tag != VERIFY_TAG]

@@ -16,24 +16,24 @@ from enum import StrEnum
 MAX_CODE_LENGTH = 64
 
 # AIM symbology identifiers some scanners prepend: "]" + symbology letter + modifier.
-_AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
-_ORDER_ID = re.compile(r"^\d{19}$")
+_AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]", re.ASCII)
+_ORDER_ID = re.compile(r"^\d{19}$", re.ASCII)
 
 CARRIER_PATTERNS: dict[str, re.Pattern[str]] = {
-    "SF": re.compile(r"^SF\d{12,13}$"),
-    "YTO": re.compile(r"^YT\d{13}$"),
-    "JT": re.compile(r"^JT\d{12,13}$"),
-    "ZTO": re.compile(r"^(7[3-68]\d{12}|7[3-68]\d{10})$"),
-    "STO": re.compile(r"^(77|43)\d{12,15}$"),
-    "YUNDA": re.compile(r"^[34]\d{14}$"),
-    "EMS": re.compile(r"^(10|11|12|50|51|52|95|97|98|99)\d{11}$"),
-    "EMS_S10": re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$"),
-    "JD": re.compile(r"^JD[A-Z0-9]{2}\d{11}$"),
-    "DEPPON": re.compile(r"^DPK\d{12}$"),
+    "SF": re.compile(r"^SF\d{12,13}$", re.ASCII),
+    "YTO": re.compile(r"^YT\d{13}$", re.ASCII),
+    "JT": re.compile(r"^JT\d{12,13}$", re.ASCII),
+    "ZTO": re.compile(r"^(7[3-68]\d{12}|7[3-68]\d{10})$", re.ASCII),
+    "STO": re.compile(r"^(77|43)\d{12,15}$", re.ASCII),
+    "YUNDA": re.compile(r"^[34]\d{14}$", re.ASCII),
+    "EMS": re.compile(r"^(10|11|12|50|51|52|95|97|98|99)\d{11}$", re.ASCII),
+    "EMS_S10": re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$", re.ASCII),
+    "JD": re.compile(r"^JD[A-Z0-9]{2}\d{11}$", re.ASCII),
+    "DEPPON": re.compile(r"^DPK\d{12}$", re.ASCII),
 }
 
 # Shipgate's own printed codes: "SG-<kind>-<value>".
-_OWN_CODE = re.compile(r"^SG-(OP|EX|RS|DR)-([0-9A-Za-z_-]{1,48})$")
+_OWN_CODE = re.compile(r"^SG-(OP|EX|RS|DR)-([0-9A-Za-z_-]{1,48})$", re.ASCII)
 
 
 class CodeKind(StrEnum):

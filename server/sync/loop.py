@@ -54,7 +54,10 @@ class SyncLoop:
         )
 
     def run_pass(self) -> list[PassReport]:
-        self.apply_unapplied_pushes()
+        try:
+            self.apply_unapplied_pushes()
+        except Exception:  # noqa: BLE001 - queued pushes must never stop the pull
+            log.exception("applying queued pushes failed; pulling anyway")
         with self.sessions() as session:
             shops = session.scalars(select(Shop).order_by(Shop.shop_id)).all()
         reports = []

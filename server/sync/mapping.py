@@ -122,8 +122,17 @@ def push_trade(tag: str, data: dict[str, Any]) -> tuple[str, int, int, tuple[tup
     return order_id, status, push_time(data), tracking
 
 
-def check_message(tag: str, data: dict[str, Any]) -> None:
-    """Raise PushFormatError (or ValueError) when a message we act on lacks what we need."""
+BIGINT_MAX = 2**63 - 1
+
+
+def check_message(tag: str, msg_id: str, data: dict[str, Any]) -> None:
+    """Raise PushFormatError (or ValueError) when a message cannot be stored or applied: an id or
+    tag longer than its column, a number beyond a 64-bit integer, missing fields we act on."""
+    if len(msg_id) > 40 or len(tag) > 8:
+        raise PushFormatError("msg_id or tag too long")
+    for key, value in data.items():
+        if isinstance(value, int) and not isinstance(value, bool) and not -BIGINT_MAX <= value <= BIGINT_MAX:
+            raise PushFormatError(f"{key} is out of range")
     if tag in REFUND_TAGS:
         push_after_sale(tag, data)
     elif tag in TRADE_TAGS:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.db import begin_write
-from server.douyin.push import PushFormatError, parse_push_data
+from server.douyin.push import parse_push_data
 from server.gatestate import recompute_many
 from server.ingest import apply, assign_tracking
 from server.models import Order, WebhookMessage, utcnow
@@ -64,7 +65,9 @@ def apply_pending(session: Session, messages: list[WebhookMessage], shop_id: str
             with session.begin_nested():
                 apply_message(session, message, shop_id)
             applied += 1
-        except (PushFormatError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
+            if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DataError | IntegrityError):
+                raise  # the database itself is in trouble: the caller rolls back, the message stays queued
             message.error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("push %s (tag %s) not applied: %s", message.msg_id, message.tag, message.error)
     return applied

@@ -1,0 +1,140 @@
+"""Secrets at rest: station tokens stored only as SHA-256 hex, console passwords only as salted
+scrypt hashes, compared in constant time; secrets the console takes are never shown again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import inspect
+import re
+
+import pytest
+from click.testing import CliRunner
+from seckit import ROBOT_SECRET, ROBOT_URL, SHOP_SECRET, Browser
+from sqlalchemy import select
+
+from server.models import Base, Station
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def everything_stored(engine) -> str:
+    """Every value of every row of every table, as one text to search."""
+    with engine.connect() as conn:
+        return "\n".join(
+            repr(tuple(row)) for table in Base.metadata.sorted_tables for row in conn.execute(select(table))
+        )
+
+
+def cli_env(engine, tmp_path) -> dict[str, str]:
+    return {
+        "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "SHIPGATE_INSTANCE_DIR": str(tmp_path / "cli-instance"),
+        "SHIPGATE_DOUYIN_GATEWAY": "http://127.0.0.1:9",
+    }
+
+
+def test_station_tokens_are_stored_as_sha256_hex_only(app, engine, session, world, tmp_path):
+    from server.cli import main
+
+    result = CliRunner().invoke(main, ["station", "add", "bench-cli"], env=cli_env(engine, tmp_path))
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().splitlines()[-1]
+    tokens = [token, *world.tokens.values()]
+    if "console" in app.blueprints:  # enrolled by an admin in the console: shown once, not kept
+        admin = Browser(app).login("admin")
+        page = admin.client.post(
+            "/admin/stations/",
+            data={"csrf_token": admin.csrf(), "name": "bench-web", "warehouse": "main", "mode": "bench"},
+        )
+        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+        tokens += re.findall(r"sgst_[A-Za-z0-9_-]{20,}", page.get_data(as_text=True))[:1]
+    session.expire_all()
+    stored = {s.token_hash for s in session.scalars(select(Station))}
+    dump = everything_stored(engine)
+    for token in tokens:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        assert digest in stored and HEX64.match(digest)
+        assert token not in dump and token[:-4] not in dump  # the hint keeps only 4 characters
+    assert len(tokens) >= 5
+
+
+def test_console_passwords_are_stored_as_salted_scrypt_hashes(app, engine, session, world, tmp_path):
+    if "console" not in app.blueprints:
+        pytest.skip("no console users")
+    from werkzeug.security import check_password_hash
+
+    from server.cli import main
+    from server.models.users import User
+
+    password = "Pa55word-for-the-test"
+    result = CliRunner().invoke(
+        main,
+        ["user", "add", "cli-admin", "--role", "admin", "--password", password],
+        env=cli_env(engine, tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    admin = Browser(app).login("admin")
+    added = admin.client.post(
+        "/admin/users",
+        data={
+            "csrf_token": admin.csrf(),
+            "name": "web-lead",
+            "password": password,
+            "password2": password,
+            "role": "lead",
+            "warehouse_id": "",
+        },  # fmt: skip
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:500]
+    session.expire_all()
+    users = {u.name: u.password_hash for u in session.scalars(select(User))}
+    for name in ("cli-admin", "web-lead"):
+        method, salt, _digest = users[name].split("$", 2)
+        assert method.startswith("scrypt:") and len(salt) >= 16
+        assert check_password_hash(users[name], password)
+    assert users["cli-admin"] != users["web-lead"]  # salted: same password, different hashes
+    assert password not in everything_stored(engine)
+
+
+def test_tokens_and_signatures_are_compared_in_constant_time(app, world, monkeypatch):
+    from server.console import csrf
+    from server.douyin import signing
+    from server.stations import StationAuth
+
+    for function in (
+        StationAuth.__call__,
+        signing.verify_event_sign,
+        signing.verify_request_sign,
+        csrf.valid,
+    ):
+        assert "hmac.compare_digest" in inspect.getsource(function), function.__qualname__
+        assert "==" not in inspect.getsource(function).split('"""')[-1], function.__qualname__
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    client = app.test_client()
+    assert client.get("/api/v1/gate", headers=world.bearer("bench-a")).status_code == 200
+    digest = hashlib.sha256(world.tokens["bench-a"].encode()).hexdigest()
+    assert (digest, digest) in calls
+    assert client.get("/api/v1/gate", headers=world.bearer("gone")).status_code == 401
+
+
+def test_secrets_the_console_takes_are_never_shown_again(app, session, world):
+    if "console" not in app.blueprints:
+        pytest.skip("no console")
+    from server.models import Shop
+
+    shop = session.get(Shop, world.shop_id)
+    shop.access_token, shop.refresh_token = "access-token-Tt19-never-shown", "refresh-token-Rr28-never-shown"
+    session.commit()
+    admin = Browser(app).login("admin")
+    secrets = (SHOP_SECRET, shop.access_token, shop.refresh_token, ROBOT_SECRET, ROBOT_URL.split("key=")[1])
+    for url in ("/admin/shops/", f"/admin/shops/{world.shop_id}", "/incidents/robots", "/admin/audit",
+                "/admin/stations/"):  # fmt: skip
+        page = admin.client.get(url)
+        assert page.status_code == 200, url
+        text = page.get_data(as_text=True)
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, (url, leaked)
