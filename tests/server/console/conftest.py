@@ -1,113 +1,17 @@
-"""Console fixtures: the app with the console registered, users of each role, a client that
-signs in and sends the CSRF token, and open exceptions made the real way (a station scan)."""
+"""Console fixtures: open exceptions made the real way (a station scan). Users of each role and
+the signed-in client are in tests/server/conftest.py."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
 from factories import make_order, refund
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 import server.models.users  # noqa: F401 - registers the console's tables, so the shared wipe clears them
-from server import console
-from server.models import Warehouse
-from server.models.users import Role, User
 
-PASSWORD = "correct-horse-42"
-# Production hashes with scrypt (see test_console_auth); signing in dozens of times against a
-# cheap hash keeps the suite fast. Werkzeug reads the method from the stored hash.
-FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 NOW = "2026-11-26T09:00:00+08:00"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def app(app):
-    """The shared app, with the console registered unless create_app already did."""
-    if "console" not in app.blueprints:
-        console.init_app(app)
-    return app
-
-
-@pytest.fixture
-def make_user(session):
-    def make(name: str, role: str = "lead", *, warehouse: str | None = None, active: bool = True) -> User:
-        warehouse_id = None
-        if warehouse is not None:
-            found = session.scalar(select(Warehouse).where(Warehouse.name == warehouse))
-            if found is None:
-                found = Warehouse(name=warehouse)
-                session.add(found)
-                session.flush()
-            warehouse_id = found.id
-        user = User(
-            name=name, password_hash=FAST_HASH, role=Role(role), warehouse_id=warehouse_id, active=active
-        )
-        session.add(user)
-        session.commit()
-        return user
-
-    return make
-
-
-class ConsoleClient:
-    """The Flask test client, signed in as someone, sending the CSRF token with every POST."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, name: str, password: str = PASSWORD, **extra):
-        page = self.client.get("/login")
-        token = CSRF_FIELD.search(page.get_data(as_text=True)).group(1)
-        return self.client.post(
-            "/login", data={"name": name, "password": password, "csrf_token": token}, **extra
-        )
-
-    def token(self) -> str:
-        with self.client.session_transaction() as cookie:
-            return cookie["csrf"]
-
-    def get(self, url: str, **kwargs):
-        return self.client.get(url, **kwargs)
-
-    def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token())
-        return self.client.post(url, data=data, **kwargs)
-
-
-@pytest.fixture
-def web(client) -> ConsoleClient:
-    return ConsoleClient(client)
-
-
-@pytest.fixture
-def new_web(app):
-    """Another browser: a fresh client with its own cookies."""
-    return lambda: ConsoleClient(app.test_client())
-
-
-@pytest.fixture
-def password() -> str:
-    return PASSWORD
-
-
-@pytest.fixture
-def as_admin(web, make_user) -> ConsoleClient:
-    make_user("admin", "admin")
-    assert web.login("admin").status_code == 302
-    return web
-
-
-@pytest.fixture
-def as_lead(web, make_user) -> ConsoleClient:
-    make_user("lead", "lead")
-    assert web.login("lead").status_code == 302
-    return web
 
 
 @pytest.fixture

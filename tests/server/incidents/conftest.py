@@ -16,33 +16,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from factories import ensure_shop, refund
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from werkzeug.security import generate_password_hash
 
 import server.models.incidents  # noqa: F401 - registers the tables, so the shared wipe clears them
 import server.models.users  # noqa: F401
-from server import console
-from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.ingest import OrderRecord, SkuRecord, upsert_order
-from server.models import Operator, Scan, ScanException, Shop, Warehouse
+from server.models import Operator, Scan, ScanException, Warehouse
 from server.models.incidents import Incident, IncidentEvent
-from server.models.users import Role, User
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
+from server.sandbox import SandboxConfig
 from server.stations import enrol
-from server.sync.shops import load_tokens, save_tokens
-from server.sync.worker import ShopSync
 
 PASSWORD = "correct-horse-42"
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-# The Douyin sandbox (as tests/server/sync/conftest.py).
-
-
-@pytest.fixture
-def push_url() -> str | None:
-    return None
+# The Douyin sandbox: tests/server/conftest.py, with a smaller shop.
 
 
 @pytest.fixture
@@ -55,47 +44,6 @@ def sandbox_config(push_url) -> SandboxConfig:
         push_url=push_url,
         push_retry_delays=(0.05, 0.1, 0.2, 0.5),
     )
-
-
-@pytest.fixture
-def sandbox(sandbox_config):
-    with SandboxServer(sandbox=Sandbox(sandbox_config)) as running:
-        yield running
-
-
-@pytest.fixture
-def sessions(engine):
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@pytest.fixture
-def shop(session, sandbox):
-    config = sandbox.config
-    row = Shop(shop_id=config.shop_id, name="沙盒小店", app_key=config.app_key, app_secret=config.app_secret)
-    session.add(row)
-    session.commit()
-    return row
-
-
-@pytest.fixture
-def make_worker(sessions, sandbox, shop):
-    clients = []
-
-    def make(owner: str = "test-worker") -> ShopSync:
-        client = DouyinClient(sandbox.url, shop.app_key, shop.app_secret, sleep=lambda _s: None)
-        clients.append(client)
-        keeper = TokenKeeper(
-            client,
-            SelfBuiltShop(shop.shop_id),
-            load=lambda: load_tokens(sessions, shop.shop_id),
-            save=lambda tokens: save_tokens(sessions, shop.shop_id, tokens),
-            clock=sandbox.sandbox.shop.now,
-        )
-        return ShopSync(sessions, shop.shop_id, keeper.api, owner=owner, clock=sandbox.sandbox.shop.now)
-
-    yield make
-    for client in clients:
-        client.close()
 
 
 # Scans through the real station API.
@@ -136,77 +84,10 @@ def count(session):
 
 
 @pytest.fixture
-def app(app):
-    if "console" not in app.blueprints:
-        console.init_app(app)
-    return app
-
-
-@pytest.fixture
-def make_user(session):
-    def make(name: str, role: str = "lead", *, warehouse: str | None = None) -> User:
-        warehouse_id = None
-        if warehouse is not None:
-            found = session.scalar(select(Warehouse).where(Warehouse.name == warehouse))
-            if found is None:
-                found = Warehouse(name=warehouse)
-                session.add(found)
-                session.flush()
-            warehouse_id = found.id
-        user = User(name=name, password_hash=FAST_HASH, role=Role(role), warehouse_id=warehouse_id)
-        session.add(user)
-        session.commit()
-        return user
-
-    return make
-
-
-class ConsoleClient:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, name: str, password: str = PASSWORD):
-        page = self.client.get("/login")
-        token = CSRF_FIELD.search(page.get_data(as_text=True)).group(1)
-        return self.client.post("/login", data={"name": name, "password": password, "csrf_token": token})
-
-    def token(self) -> str:
-        with self.client.session_transaction() as cookie:
-            return cookie["csrf"]
-
-    def get(self, url: str, **kwargs):
-        return self.client.get(url, **kwargs)
-
-    def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token())
-        return self.client.post(url, data=data, **kwargs)
-
-
-@pytest.fixture
-def new_web(app):
-    """Another browser: a fresh client with its own cookies."""
-    return lambda: ConsoleClient(app.test_client())
-
-
-@pytest.fixture
-def password() -> str:
-    return PASSWORD
-
-
-@pytest.fixture
-def as_lead(client, make_user) -> ConsoleClient:
-    make_user("lead", "lead")
-    web = ConsoleClient(client)
-    assert web.login("lead").status_code == 302
-    return web
-
-
-@pytest.fixture
-def as_admin(app, make_user) -> ConsoleClient:
+def as_admin(new_web, make_user):
+    """An admin in a browser of their own (tests here use a lead and an admin side by side)."""
     make_user("admin", "admin")
-    web = ConsoleClient(app.test_client())
+    web = new_web()
     assert web.login("admin").status_code == 302
     return web
 
