@@ -24,7 +24,13 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = create_server(app, host="127.0.0.1", port=self.port, threads=4)
-        self._thread = threading.Thread(target=self._server.run, name="live-server", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="live-server", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:  # stop() closed the sockets under the loop's select(): that is the stop
+            pass
 
     def start(self) -> LiveServer:
         self._thread.start()
