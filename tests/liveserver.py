@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -27,10 +28,8 @@ class LiveServer:
         self._thread = threading.Thread(target=self._run, name="live-server", daemon=True)
 
     def _run(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # stop() closes the sockets under the loop's select()
             self._server.run()
-        except OSError:  # stop() closed the sockets under the loop's select(): that is the stop
-            pass
 
     def start(self) -> LiveServer:
         self._thread.start()
