@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from platform_truth import expected
 from soak_kit import Options, Result, ServerProc, free_port, migrated_engine, sqlite_url, wait_until
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,28 +24,6 @@ from server.sync.worker import ShopSync
 
 APP_KEY, APP_SECRET, SHOP_ID = "7000000000000000888", "soak-sandbox-secret", "80000888"
 PUSH_FAULTS = {"push_drop_rate": 0.25, "push_duplicate_rate": 0.3, "push_reorder": 3}
-
-
-def expected(shop, order) -> tuple[str, str]:
-    """The gate verdict the platform's own state implies (as tests/server/sync/test_sync_pull.py)."""
-    refunded, pending = set(), set()
-    for a in shop.aftersales.values():
-        if a.order_id != order.order_id or a.aftersale_type not in (0, 1, 2):
-            continue
-        if a.status == 12 or a.refund_status == 3:
-            refunded.add(a.sku_order_id)
-        elif a.status not in (27, 28, 29) and a.refund_status != 4:
-            pending.add(a.sku_order_id)
-    skus = {s.sku_order_id for s in order.skus}
-    if order.main_status in (21, 22, 39) or refunded >= skus:
-        return ("BLOCK", "refunded")
-    if order.order_status == 4:
-        return ("BLOCK", "cancelled")
-    if pending - refunded:
-        return ("HOLD", "refund_pending")
-    if refunded:
-        return ("HOLD", "partial_refund")
-    return ("PASS", "clear")
 
 
 class Activity:

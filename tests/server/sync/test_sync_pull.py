@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from platform_truth import expected
 from sqlalchemy import func, select
 
 from server.models import AfterSale, GateEntry, Order, SyncState, utcnow
@@ -43,28 +44,6 @@ def test_full_then_incremental_sync(make_worker, sandbox, session):
     assert decision(session, order.order_id) == ("BLOCK", "refunded")
     session.expire_all()
     assert session.get(SyncState, (worker.shop_id, "aftersales")).bookmark == shop.now() > bookmark
-
-
-def expected(shop, order):
-    """What the gate should say, from the sandbox's own state (the platform's truth)."""
-    refunded, pending = set(), set()
-    for a in shop.aftersales.values():
-        if a.order_id != order.order_id or a.aftersale_type not in (0, 1, 2):
-            continue
-        if a.status == 12 or a.refund_status == 3:
-            refunded.add(a.sku_order_id)
-        elif a.status not in (27, 28, 29) and a.refund_status != 4:
-            pending.add(a.sku_order_id)
-    skus = {s.sku_order_id for s in order.skus}
-    if order.main_status in (21, 22, 39) or refunded >= skus:
-        return ("BLOCK", "refunded")
-    if order.order_status == 4:
-        return ("BLOCK", "cancelled")
-    if pending - refunded:
-        return ("HOLD", "refund_pending")
-    if refunded:
-        return ("HOLD", "partial_refund")
-    return ("PASS", "clear")
 
 
 def test_every_gate_verdict_matches_the_platform(make_worker, sandbox, session):
