@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from server.models import AuditLog, Drill, DrillRun, Scan
 from server.stations import enrol
 
-NOW = "2026-11-26T09:00:00+08:00"
-
 
 def scan(client, token, code, scan_id, mode="bench"):
-    body = {"scan_id": scan_id, "code": code, "scanned_at": NOW, "mode": mode}
+    from datetime import UTC, datetime
+
+    body = {"scan_id": scan_id, "code": code, "scanned_at": datetime.now(UTC).isoformat(), "mode": mode}
     return client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"}).json
 
 
