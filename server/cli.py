@@ -249,7 +249,7 @@ def sync_status(ctx: Context) -> None:
 @click.option("--seed", type=int, default=20240601, show_default=True)
 def sandbox(host, port, app_key, app_secret, shop_id, push_url, orders, seed) -> None:
     """Run a local sandbox of the Douyin open platform (loopback only; for the demo and tests)."""
-    from server.sandbox import SandboxConfig, serve_sandbox
+    from douyin_sandbox import SandboxConfig, serve_sandbox
 
     config = SandboxConfig(push_url=push_url, n_orders=orders, seed=seed)
     for name, value in (("app_key", app_key), ("app_secret", app_secret), ("shop_id", shop_id)):
@@ -272,7 +272,7 @@ def demo(host, port, sandbox_port, output, exit_after_shift) -> None:
     from server.demo import DemoOptions, run
 
     logging.getLogger().setLevel(logging.WARNING)
-    for noisy in ("station", "server", "waitress", "escpos"):
+    for noisy in ("station", "server", "douyin_sandbox", "waitress", "escpos"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     options = DemoOptions(host=host, port=port, sandbox_port=sandbox_port, output=Path(output),
                           exit_after_shift=exit_after_shift)  # fmt: skip

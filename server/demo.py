@@ -20,12 +20,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server import db
 from server.app import create_app
 from server.console.accounts import create_user
 from server.incidents.robots import RobotSender
 from server.models import GateEntry, Operator, Role, Shop, Warehouse
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.settings import Settings
 from server.stations import enrol
 from server.sync.loop import SyncLoop

@@ -16,9 +16,9 @@ import httpx
 from serverproc import ServerProcess
 from sqlalchemy.orm import Session, sessionmaker
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import Shop
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.sync.shops import load_tokens, save_tokens
 from server.sync.worker import ShopSync
 

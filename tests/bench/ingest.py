@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server import db
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import AfterSale, GateEntry, Order, Shop
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.settings import Settings
 from server.sync.shops import load_tokens, save_tokens
 from server.sync.worker import ShopSync
@@ -32,7 +32,7 @@ def main(aftersales: int = 100_000) -> dict:
     config = SandboxConfig(n_orders=0)
     sandbox = Sandbox(config)
     started = time.perf_counter()
-    from server.sandbox.generate import bulk_aftersales
+    from douyin_sandbox.generate import bulk_aftersales
 
     bulk_aftersales(sandbox.shop, aftersales, span_seconds=7 * 86400)
     print(

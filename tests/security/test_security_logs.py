@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.models import Shop
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 
 APP_KEY = "7000000000000000314"
 APP_SECRET = "sandbox-secret-Lg42-must-not-be-logged"
@@ -28,7 +28,7 @@ def sandbox():
 
 def ours(record: logging.LogRecord) -> bool:
     """Shipgate's own logging and its HTTP stack; the sandbox stands for Douyin and is not ours."""
-    return not record.name.startswith("server.sandbox")
+    return not record.name.startswith("douyin_sandbox")
 
 
 def test_no_secret_is_ever_logged(engine, session, sandbox, tmp_path, caplog, monkeypatch):

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from werkzeug.security import generate_password_hash
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import Shop, Warehouse
 from server.models.users import Role, User
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.sync.shops import load_tokens, save_tokens
 from server.sync.worker import ShopSync
 

@@ -16,9 +16,9 @@ from platform_truth import expected
 from soak_kit import Options, Result, ServerProc, free_port, migrated_engine, sqlite_url, wait_until
 from sqlalchemy.orm import Session, sessionmaker
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer, TransitionError
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import GateEntry, Shop
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer, TransitionError
 from server.sync.shops import load_tokens, save_tokens
 from server.sync.worker import ShopSync
 

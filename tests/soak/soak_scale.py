@@ -34,7 +34,7 @@ from soak_kit import (
 from soak_net import Nginx, SlowLoris, probe_latencies
 from sqlalchemy import text
 
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 
 NGINX_PORT, NGINX_ONE_PORT = 18080, 18079
 SERVER_PORTS = [18081, 18082, 18083]

@@ -20,10 +20,10 @@ from werkzeug.security import generate_password_hash
 
 import server.models.incidents  # noqa: F401 - registers the tables, so the shared wipe clears them
 import server.models.users  # noqa: F401
+from douyin_sandbox import SandboxConfig
 from server.ingest import OrderRecord, SkuRecord, upsert_order
 from server.models import Operator, Scan, ScanException, Warehouse
 from server.models.incidents import Incident, IncidentEvent
-from server.sandbox import SandboxConfig
 from server.stations import enrol
 
 PASSWORD = "correct-horse-42"

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from douyin_sandbox.model import ParcelState
 from server.incidents.intercept import request_interception
 from server.incidents.workflow import WorkflowError
 from server.models import Shop, utcnow
 from server.models.incidents import Incident, IncidentEvent
-from server.sandbox.model import ParcelState
 from server.sync.shops import shop_api
 
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 
-from server.sandbox import aftersales_api, orders_api
-from server.sandbox.authority import TokenAuthority
-from server.sandbox.config import SandboxConfig
-from server.sandbox.faults import Faults
-from server.sandbox.generate import populate
-from server.sandbox.protocol import GatewayError, RawCall, check_call, envelope, new_log_id
-from server.sandbox.pusher import PushSender
-from server.sandbox.shop import SandboxShop
+from douyin_sandbox import aftersales_api, orders_api
+from douyin_sandbox.authority import TokenAuthority
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.faults import Faults
+from douyin_sandbox.generate import populate
+from douyin_sandbox.protocol import GatewayError, RawCall, check_call, envelope, new_log_id
+from douyin_sandbox.pusher import PushSender
+from douyin_sandbox.shop import SandboxShop
 
 Handler = Callable[["Sandbox", dict[str, Any]], dict[str, Any]]
 

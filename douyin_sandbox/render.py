@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from douyin_sandbox.model import LOGISTICS_STATE, AfterSaleRecord, Order, Parcel, SkuLine
 from server.douyin.enums import (
     AFTERSALE_STATUS_DESC,
     AFTERSALE_TYPE_DESC,
@@ -15,7 +16,6 @@ from server.douyin.enums import (
     REFUNDED_MAIN_STATUSES,
     OrderStatus,
 )
-from server.sandbox.model import LOGISTICS_STATE, AfterSaleRecord, Order, Parcel, SkuLine
 
 _NO_AFTERSALE = {"after_sale_status": 0, "after_sale_type": 0, "refund_status": 0}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from douyin_sandbox.generate import bulk_aftersales
 from server.douyin import InterceptTarget
 from server.douyin.errors import InvalidParameter, NotFound
-from server.sandbox.generate import bulk_aftersales
 
 DAY = 86400
 

@@ -16,7 +16,7 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from server.sandbox.protocol import GatewayError
+from douyin_sandbox.protocol import GatewayError
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.sandbox.model import Order, Parcel, ParcelState
+from douyin_sandbox.model import Order, Parcel, ParcelState
 
 
 def _refusal(order: Order, parcel: Parcel | None, company_code: str) -> str:

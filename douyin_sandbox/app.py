@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from server.sandbox import control
-from server.sandbox.config import SandboxConfig
-from server.sandbox.protocol import GatewayError, envelope, read_call
-from server.sandbox.runtime import Sandbox
+from douyin_sandbox import control
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.protocol import GatewayError, envelope, read_call
+from douyin_sandbox.runtime import Sandbox
 
 EXTENSION = "douyin_sandbox"
 

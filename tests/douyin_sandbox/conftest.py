@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
-from server.sandbox import Sandbox, SandboxConfig, SandboxServer
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from douyin_sandbox import render
+from douyin_sandbox.model import Order
+from douyin_sandbox.params import csv_ints, get_bool, get_id, get_int, get_str
+from douyin_sandbox.protocol import GatewayError
+from douyin_sandbox.shop import SandboxShop
 from server.douyin.enums import PENDING_AFTERSALE_STATUSES
-from server.sandbox import render
-from server.sandbox.model import Order
-from server.sandbox.params import csv_ints, get_bool, get_id, get_int, get_str
-from server.sandbox.protocol import GatewayError
-from server.sandbox.shop import SandboxShop
 
 _ORDER_BY = {"create_time", "update_time"}
 

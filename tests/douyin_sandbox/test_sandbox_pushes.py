@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from douyin_sandbox import Sandbox, SandboxConfig
+from douyin_sandbox.faults import Faults
 from server.douyin.push import parse_push_body
 from server.douyin.signing import verify_event_sign
-from server.sandbox import Sandbox, SandboxConfig
-from server.sandbox.faults import Faults
 
 
 class Webhook:

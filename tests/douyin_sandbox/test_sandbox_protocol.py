@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from douyin_sandbox import create_sandbox_app
+from douyin_sandbox.protocol import GatewayError, parse_timestamp
 from server.douyin.signing import canonical_param_json, sign_request
-from server.sandbox import create_sandbox_app
-from server.sandbox.protocol import GatewayError, parse_timestamp
 
 CHINA = timezone(timedelta(hours=8))
 

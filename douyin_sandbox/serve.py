@@ -8,9 +8,9 @@ import threading
 from waitress import serve as waitress_serve
 from waitress.server import create_server
 
-from server.sandbox.app import create_sandbox_app
-from server.sandbox.config import SandboxConfig
-from server.sandbox.runtime import Sandbox
+from douyin_sandbox.app import create_sandbox_app
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.runtime import Sandbox
 
 log = logging.getLogger(__name__)
 

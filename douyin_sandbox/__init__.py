@@ -5,11 +5,11 @@ in-memory shop generated from a seed, plain-JSON control endpoints under /sandbo
 to a webhook, and fault switches. See serve.py to run it.
 """
 
-from server.sandbox.app import create_sandbox_app
-from server.sandbox.config import SandboxConfig
-from server.sandbox.runtime import Sandbox
-from server.sandbox.serve import SandboxServer, serve_sandbox
-from server.sandbox.shop import SandboxShop, TransitionError
+from douyin_sandbox.app import create_sandbox_app
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.runtime import Sandbox
+from douyin_sandbox.serve import SandboxServer, serve_sandbox
+from douyin_sandbox.shop import SandboxShop, TransitionError
 
 __all__ = [
     "Sandbox",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.sandbox.config import SandboxConfig
-from server.sandbox.protocol import GatewayError
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.protocol import GatewayError
 
 GRACE = 3600
 

@@ -6,7 +6,7 @@ pushes), so every generated record is one the live sandbox could have produced.
 
 from __future__ import annotations
 
-from server.sandbox.shop import SandboxShop
+from douyin_sandbox.shop import SandboxShop
 
 
 class _Timeline:

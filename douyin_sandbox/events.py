@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from douyin_sandbox.model import AfterSaleRecord, Order, Parcel
 from server.douyin.enums import PushTag
-from server.sandbox.model import AfterSaleRecord, Order, Parcel
 
 CHINA = timezone(timedelta(hours=8))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.sandbox.protocol import GatewayError
+from douyin_sandbox.protocol import GatewayError
 
 
 def get_int(

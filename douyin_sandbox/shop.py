@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from douyin_sandbox import events
+from douyin_sandbox.catalog import CARRIERS_BY_CODE, IdMaker, Product
+from douyin_sandbox.config import SandboxConfig
+from douyin_sandbox.indexes import TimeIndex
+from douyin_sandbox.intercept import intercept_parcels
+from douyin_sandbox.model import AfterSaleRecord, Order, Parcel, ParcelState, SkuLine, derive_status
 from server.douyin.enums import AfterSaleStatus, AfterSaleType, OrderStatus, PushTag, RefundStatus
-from server.sandbox import events
-from server.sandbox.catalog import CARRIERS_BY_CODE, IdMaker, Product
-from server.sandbox.config import SandboxConfig
-from server.sandbox.indexes import TimeIndex
-from server.sandbox.intercept import intercept_parcels
-from server.sandbox.model import AfterSaleRecord, Order, Parcel, ParcelState, SkuLine, derive_status
 
 PushSink = Callable[[PushTag, dict[str, Any]], None]
 

@@ -7,9 +7,9 @@ import re
 import httpx
 import pytest
 
+from douyin_sandbox import SandboxConfig, SandboxShop, TransitionError
+from douyin_sandbox.generate import populate
 from server.douyin.errors import InvalidParameter, NotFound, ResultCapExceeded, WindowTooOld
-from server.sandbox import SandboxConfig, SandboxShop, TransitionError
-from server.sandbox.generate import populate
 from shipgate.codes import CodeKind, classify
 
 DAY = 86400

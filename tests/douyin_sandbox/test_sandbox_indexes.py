@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from server.sandbox import Sandbox, SandboxConfig, create_sandbox_app
-from server.sandbox.indexes import TimeIndex
+from douyin_sandbox import Sandbox, SandboxConfig, create_sandbox_app
+from douyin_sandbox.indexes import TimeIndex
 
 
 def test_pages_in_both_directions_cover_the_window_exactly():

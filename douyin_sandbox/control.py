@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server.sandbox import render
-from server.sandbox.catalog import PRODUCTS
-from server.sandbox.generate import bulk_aftersales
-from server.sandbox.runtime import Sandbox
-from server.sandbox.shop import TransitionError
+from douyin_sandbox import render
+from douyin_sandbox.catalog import PRODUCTS
+from douyin_sandbox.generate import bulk_aftersales
+from douyin_sandbox.runtime import Sandbox
+from douyin_sandbox.shop import TransitionError
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 

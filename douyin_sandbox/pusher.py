@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
+from douyin_sandbox.faults import Faults
 from server.douyin.push import encode_push_body
 from server.douyin.signing import event_sign
-from server.sandbox.faults import Faults
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,16 @@
-"""`python -m server.sandbox`: run the sandbox in the foreground (`shipgate-server sandbox` does the same)."""
+"""`python -m douyin_sandbox`: run the sandbox in the foreground (`shipgate-server sandbox` does the same)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from server.sandbox.config import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID, SandboxConfig
-from server.sandbox.serve import serve_sandbox
+from douyin_sandbox.config import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID, SandboxConfig
+from douyin_sandbox.serve import serve_sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m server.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m douyin_sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--app-key", default=DEFAULT_APP_KEY)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from douyin_sandbox.catalog import Carrier
 from server.douyin.enums import (
     PENDING_AFTERSALE_STATUSES,
     AfterSaleStatus,
     OrderStatus,
     RefundStatus,
 )
-from server.sandbox.catalog import Carrier
 
 
 class ParcelState(StrEnum):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.sandbox import render
-from server.sandbox.model import AfterSaleRecord
-from server.sandbox.params import get_id, get_int, get_int_set, get_list
-from server.sandbox.protocol import GatewayError
-from server.sandbox.shop import SandboxShop
+from douyin_sandbox import render
+from douyin_sandbox.model import AfterSaleRecord
+from douyin_sandbox.params import get_id, get_int, get_int_set, get_list
+from douyin_sandbox.protocol import GatewayError
+from douyin_sandbox.shop import SandboxShop
 
 _SORT_FIELDS = {"update_time": "update_time", "apply_time": "apply_time", "status_deadline": "apply_time"}
 
