@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -10,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import handover
+from server import handover, jsonbody
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
@@ -201,16 +200,9 @@ def json_body() -> dict:
     if not request.is_json:
         raise ApiError("请使用 Content-Type: application/json", error="unsupported_media_type", status=415)
     try:
-        body = json.loads(request.get_data(cache=False), parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedJson() from exc
-    if not isinstance(body, dict):
-        raise MalformedJson("请求体必须是 JSON 对象")
-    return body
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+        return jsonbody.decode(request.get_data(cache=False), expect=dict)
+    except jsonbody.JsonRefused as exc:
+        raise MalformedJson(exc.message, error=exc.error) from exc
 
 
 def clean_text(value: object) -> bool:

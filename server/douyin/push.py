@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import jsonbody
+
 # 2**53: above it a float cannot hold every integer, so an id there was damaged.
 _FLOAT_SAFE_LIMIT = 9_007_199_254_740_992
 _DIGITS = re.compile(r"^\d{1,20}$")
@@ -26,34 +28,31 @@ class PushFormatError(ValueError):
 
 def _parse_float(text: str) -> float:
     if "e" in text.lower():
-        raise PushFormatError(f"number {text} in exponent form: an id damaged by float encoding?")
+        raise PushFormatError(f"数字 {text} 是指数形式：可能是被 float 编码损坏的 ID")
     value = float(text)
     if abs(value) >= _FLOAT_SAFE_LIMIT:
-        raise PushFormatError(f"number {text} is too large for a float: an id damaged by float encoding?")
+        raise PushFormatError(f"数字 {text} 超出 float 的精确范围：可能是被 float 编码损坏的 ID")
     return value
 
 
-def _reject_constant(text: str) -> Any:
-    raise PushFormatError(f"{text} is not valid JSON")
-
-
 def loads_exact(text: str | bytes) -> Any:
-    """json.loads that keeps integers exact and refuses floats that may be damaged ids."""
+    """Strict JSON (server.jsonbody) that keeps integers exact and refuses floats that may be
+    damaged ids; PushFormatError (with jsonbody's zh-CN reason) for anything refused."""
+    if not isinstance(text, str | bytes):
+        raise PushFormatError("不是 JSON 文本")
     try:
-        return json.loads(text, parse_float=_parse_float, parse_constant=_reject_constant)
-    except PushFormatError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise PushFormatError(f"not JSON: {exc}") from exc
+        return jsonbody.decode(text, parse_float=_parse_float, what="内容")
+    except jsonbody.JsonRefused as exc:
+        raise PushFormatError(exc.message) from exc
 
 
 def parse_push_data(text: str) -> dict[str, Any]:
     """Parse a message's `data` string. 19-digit ids come back as ints, exactly."""
     if not isinstance(text, str):
-        raise PushFormatError("data is not a JSON string")
+        raise PushFormatError("data 不是 JSON 字符串")
     parsed = loads_exact(text)
     if not isinstance(parsed, dict):
-        raise PushFormatError("data is not a JSON object")
+        raise PushFormatError("data 不是 JSON 对象")
     for key in ID_FIELDS & parsed.keys():
         id_str(parsed[key])  # raises on a float, a bool or garbage
     for value in parsed.get("s_ids") or []:
@@ -64,10 +63,10 @@ def parse_push_data(text: str) -> dict[str, Any]:
 def id_str(value: int | str) -> str:
     """A Douyin id as the decimal string used everywhere in Shipgate."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PushFormatError(f"id of type {type(value).__name__}: expected an integer or a digit string")
+        raise PushFormatError(f"ID 类型为 {type(value).__name__}：应为整数或数字字符串")
     text = str(value)
     if not _DIGITS.match(text):
-        raise PushFormatError(f"id {text!r} is not a non-negative integer")
+        raise PushFormatError(f"ID {text[:30]!r} 不是非负整数")
     return text
 
 
@@ -83,16 +82,16 @@ def parse_push_body(body: bytes | str) -> list[PushMessage]:
     """Parse a whole push body (verify its event-sign first, over the same bytes)."""
     parsed = loads_exact(body)
     if not isinstance(parsed, list):
-        raise PushFormatError("push body is not a JSON array")
+        raise PushFormatError("推送内容必须是 JSON 数组")
     messages = []
     for item in parsed:
         if not isinstance(item, dict) or not {"tag", "msg_id", "data"} <= item.keys():
-            raise PushFormatError("push message lacks tag, msg_id or data")
+            raise PushFormatError("推送消息缺少 tag、msg_id 或 data")
         tag, msg_id, raw = item["tag"], item["msg_id"], item["data"]
         if isinstance(tag, bool) or not isinstance(tag, str | int) or not str(tag).isdigit():
-            raise PushFormatError("push tag is not a number string")
+            raise PushFormatError("推送 tag 不是数字字符串")
         if isinstance(msg_id, bool) or not isinstance(msg_id, str | int) or not str(msg_id).strip():
-            raise PushFormatError("push msg_id is empty")
+            raise PushFormatError("推送 msg_id 为空")
         if str(tag) == "0":  # URL verification: its data is not a business message
             data = raw if isinstance(raw, dict) else {}
             messages.append(

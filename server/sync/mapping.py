@@ -90,7 +90,7 @@ def push_time(data: dict[str, Any]) -> int:
         try:
             return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
         except ValueError as exc:
-            raise PushFormatError(f"update_time {value!r} is not RFC 3339") from exc
+            raise PushFormatError(f"update_time {value[:40]!r} 不是 RFC 3339 时间") from exc
     if value not in (None, ""):
         return int(value)
     times = [
@@ -107,7 +107,7 @@ def push_time(data: dict[str, Any]) -> int:
         if data.get(k) not in (None, "")
     ]
     if not times:
-        raise PushFormatError("message carries no time")
+        raise PushFormatError("消息中没有时间字段")
     return max(times)
 
 
@@ -129,10 +129,10 @@ def check_message(tag: str, msg_id: str, data: dict[str, Any]) -> None:
     """Raise PushFormatError (or ValueError) when a message cannot be stored or applied: an id or
     tag longer than its column, a number beyond a 64-bit integer, missing fields we act on."""
     if len(msg_id) > 40 or len(tag) > 8:
-        raise PushFormatError("msg_id or tag too long")
+        raise PushFormatError("msg_id 或 tag 过长")
     for key, value in data.items():
         if isinstance(value, int) and not isinstance(value, bool) and not -BIGINT_MAX <= value <= BIGINT_MAX:
-            raise PushFormatError(f"{key} is out of range")
+            raise PushFormatError(f"{key[:40]} 超出范围")
     if tag in REFUND_TAGS:
         push_after_sale(tag, data)
     elif tag in TRADE_TAGS:
@@ -141,7 +141,7 @@ def check_message(tag: str, msg_id: str, data: dict[str, Any]) -> None:
 
 def _need(data: dict[str, Any], key: str) -> Any:
     if data.get(key) in (None, ""):
-        raise PushFormatError(f"message lacks {key}")
+        raise PushFormatError(f"消息缺少 {key}")
     return data[key]
 
 

@@ -138,6 +138,92 @@ def dumps(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogatepass")
 
 
+# Hostile JSON: what no body may be, however it is otherwise shaped. Each example is
+# (kind, raw bytes); every kind must be refused with a 4xx naming the reason (HOSTILE_ERRORS).
+_HOLE = "\ue000hostile\ue000"  # a placeholder value replaced by the hostile fragment
+
+_deep = st.builds(
+    lambda depth, opener, closed: opener * depth + (b"1" + _closer(opener) * depth if closed else b""),
+    st.integers(min_value=33, max_value=6000),
+    st.sampled_from([b"[", b'{"a":', b'[{"a":']),
+    st.booleans(),
+)
+
+
+def _closer(opener: bytes) -> bytes:
+    return {b"[": b"]", b'{"a":': b"}", b'[{"a":': b"}]"}[opener]
+
+
+_huge = st.one_of(
+    st.integers(min_value=4301, max_value=20000).map(lambda n: b"9" * n),  # past int's digit limit
+    st.integers(min_value=4301, max_value=6000).map(lambda n: b"-" + b"1" * n),
+    st.sampled_from([b"1e400", b"-1e999", b"1" * 400 + b".5", b"2E+308"]),  # a float would be inf
+)
+_constants = st.sampled_from([b"NaN", b"Infinity", b"-Infinity"])
+_bad_utf8 = st.sampled_from(
+    [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"\x80"]
+)
+_scalars = st.sampled_from([b"1", b"-0.5", b'"text"', b"true", b"false", b"null", b"  0  ", b'"\\u0000"'])
+
+HOSTILE_ERRORS = {
+    "deep": {"json_too_deep"},
+    "huge": {"number_out_of_range"},
+    "constant": {"malformed_json"},
+    "duplicate": {"duplicate_key"},
+    "utf8": {"malformed_json"},
+    "bom": {"malformed_json"},
+    "scalar": {"malformed_json"},
+}
+
+
+def _inside(body: dict, fragment: bytes, key: str | None = None) -> bytes:
+    """`body` as JSON with one value (the first key's, or a new `key`'s) replaced by `fragment`."""
+    name = key or next(iter(body), "x")
+    raw = dumps({**body, name: _HOLE})
+    return raw.replace(dumps(_HOLE), fragment, 1)
+
+
+def hostile(bodies: st.SearchStrategy) -> st.SearchStrategy:
+    """(kind, raw): a valid-looking body (a dict from `bodies`) made unacceptable in one way."""
+    dicts = bodies.filter(lambda b: isinstance(b, dict) and b)
+    return st.one_of(
+        _deep.map(lambda raw: ("deep", raw)),
+        st.tuples(dicts, _deep).map(lambda t: ("deep", _inside(*t))),
+        st.tuples(dicts, _huge).map(lambda t: ("huge", _inside(*t))),
+        st.tuples(dicts, _constants).map(lambda t: ("constant", _inside(*t))),
+        dicts.map(lambda b: ("duplicate", _duplicate(b))),
+        st.tuples(dicts, _bad_utf8).map(lambda t: ("utf8", _inside(t[0], b'"' + t[1] + b'"'))),
+        dicts.map(lambda b: ("bom", b"\xef\xbb\xbf" + dumps(b))),
+        _scalars.map(lambda raw: ("scalar", raw)),
+    )
+
+
+def _duplicate(body: dict) -> bytes:
+    key, value = next(iter(body.items()))
+    raw = dumps(body)
+    return raw[:-1] + b"," + dumps(key) + b":" + dumps([value]) + b"}"
+
+
+HOSTILE_WORDS = {  # what the zh-CN message says for each kind (the station API and the receiver)
+    "deep": ("嵌套过深",),
+    "huge": ("数字超出范围", "整数位数过多", "float"),  # (the push parser: "float" for a damaged id)
+    "constant": ("不允许",),
+    "duplicate": ("重复的键",),
+    "utf8": ("UTF-8",),
+    "bom": ("BOM",),
+    "scalar": ("必须是 JSON",),
+}
+
+
+def check_hostile_refusal(response, kind: str, *, error: str | None = None) -> None:
+    """Refused with 400, the error code of the kind (or `error`), and a zh-CN message naming why."""
+    check_refusal(response)
+    body = response.get_json()
+    assert response.status_code == 400, (kind, response.status_code, body)
+    assert body["error"] in ({error} if error else HOSTILE_ERRORS[kind]), (kind, body)
+    assert any(word in body["message"] for word in HOSTILE_WORDS[kind]), (kind, body)
+
+
 # -- state -------------------------------------------------------------------------------------
 
 COUNTED = (

@@ -8,9 +8,11 @@ from factories import make_order, refund
 from fuzzkit import (
     changed,
     check_answer,
+    check_hostile_refusal,
     check_refusal,
     dumps,
     fuzz,
+    hostile,
     is_lead_code,
     json_values,
     row_counts,
@@ -130,4 +132,22 @@ def test_a_list_as_station_decision_is_refused_with_400(client, engine, stations
     item = {**offline("u-1", "SF1234567890123"), field: ["PASS"]}
     response = client.post(BATCH_URL, json={"scans": [item]}, headers=headers)
     check_refusal(response)
+    assert row_counts(engine) == before
+
+
+@fuzz(1.0)
+@given(example=hostile(batches), inside=hostile(scan_items(offline=True)), where=st.booleans())
+def test_hostile_json_batches_are_refused_whole_with_their_reason(
+    client, engine, stations, example, inside, where
+):
+    """The hostile part as the whole body, or as one scan among valid ones."""
+    kind, raw = example
+    if where and inside[0] not in ("scalar", "bom"):  # (a scalar or BOM among items is just not JSON)
+        kind, item = inside
+        good = dumps({"scan_id": "ok-1", "code": "SF1234567890123", "scanned_at": NOW})
+        raw = b'{"scans": [' + good + b", " + item + b"]}"
+    _station_id, headers = stations["bench-a"]
+    before = row_counts(engine)
+    response = client.post(BATCH_URL, data=raw, content_type="application/json", headers=headers)
+    check_hostile_refusal(response, kind)
     assert row_counts(engine) == before

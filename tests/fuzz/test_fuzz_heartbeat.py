@@ -3,7 +3,7 @@ stored health and last-seen time as they were."""
 
 from __future__ import annotations
 
-from fuzzkit import any_text, check_refusal, dumps, fuzz, json_values
+from fuzzkit import any_text, check_hostile_refusal, check_refusal, dumps, fuzz, hostile, json_values
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -62,3 +62,14 @@ def test_nan_and_infinity_are_refused_or_stored(client, engine, stations, backen
         assert response.status_code in (200, 400), (raw, response.status_code)
         if response.status_code == 400:
             assert station_row(engine, station_id) == before
+
+
+@fuzz(1.0)
+@given(example=hostile(heartbeats))
+def test_hostile_json_heartbeats_are_refused_with_their_reason(client, engine, stations, example):
+    kind, raw = example
+    station_id, headers = stations["bench-a"]
+    before = station_row(engine, station_id)
+    response = client.post("/api/v1/heartbeat", data=raw, content_type="application/json", headers=headers)
+    check_hostile_refusal(response, kind)
+    assert station_row(engine, station_id) == before

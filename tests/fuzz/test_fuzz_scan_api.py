@@ -13,9 +13,11 @@ from fuzzkit import (
     any_text,
     changed,
     check_answer,
+    check_hostile_refusal,
     check_refusal,
     dumps,
     fuzz,
+    hostile,
     is_lead_code,
     json_values,
     row_counts,
@@ -86,6 +88,19 @@ def test_any_json_document_is_answered_or_refused_cleanly(client, engine, statio
     skip_known_bugs(body, backend)
     station_id, headers = stations["bench-a"]
     post_and_check(client, engine, headers, station_id, body, dumps(body))
+
+
+@fuzz(1.5)
+@given(example=hostile(scan_items(offline=False)))
+def test_hostile_json_is_refused_with_its_reason(client, engine, stations, example):
+    """Deep nesting (a RecursionError once: 500), huge numbers, duplicate keys, bad UTF-8, a BOM,
+    NaN/Infinity, a top-level scalar: each a 400 that says why, and nothing written."""
+    kind, raw = example
+    _station_id, headers = stations["bench-a"]
+    before = row_counts(engine)
+    response = client.post(SCAN_URL, data=raw, content_type="application/json", headers=headers)
+    check_hostile_refusal(response, kind)
+    assert row_counts(engine) == before
 
 
 @fuzz(1.0)

@@ -8,7 +8,18 @@ import contextlib
 import json
 
 import pytest
-from fuzzkit import APP_KEY, APP_SECRET, any_text, changed, dumps, fuzz, json_values, row_counts
+from fuzzkit import (
+    APP_KEY,
+    APP_SECRET,
+    any_text,
+    changed,
+    check_hostile_refusal,
+    dumps,
+    fuzz,
+    hostile,
+    json_values,
+    row_counts,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,6 +73,9 @@ messages = st.fixed_dictionaries(
         "msg_id": st.from_regex(r"\A[0-9]{1,19}\Z") | st.integers(0, 10**12) | any_text,
         "data": data_strings | json_values,
     }
+)
+plain_messages = st.fixed_dictionaries(
+    {"tag": tags, "msg_id": st.from_regex(r"\A[0-9]{1,19}\Z"), "data": data_strings}
 )
 bodies = st.one_of(st.lists(messages, max_size=4), st.lists(json_values, max_size=3), json_values)
 
@@ -129,6 +143,27 @@ def test_signed_random_pushes_are_stored_once_or_refused_whole(client, engine, s
     assert reply == {"code": 0, "msg": "success"}
     fresh = {str(m["msg_id"]) for m in body if str(m["tag"]) != "0"} - stored
     assert inbox_ids(engine) == stored | fresh
+
+
+@fuzz(1.5)
+@given(example=hostile(plain_messages), layer=st.sampled_from(["body", "message", "data"]))
+def test_signed_hostile_json_is_refused_with_its_reason(client, engine, signed_shop, example, layer):
+    """Deep nesting (a RecursionError once: 500), huge numbers, duplicate keys, bad UTF-8, a BOM,
+    NaN/Infinity, scalars: as the whole body, inside a message, or as a message's `data` string."""
+    kind, raw = example
+    if layer == "message" and kind not in ("scalar", "bom"):
+        raw = b"[" + raw + b"]"
+    elif layer == "data" and kind not in ("utf8", "bom"):  # data is a JSON string: text only
+        message = {"tag": "206", "msg_id": "7100000000000000009", "data": raw.decode()}
+        raw = dumps([message])
+    before = row_counts(engine)
+    response = client.post(URL, data=raw, headers=signed(raw))
+    if layer == "data" and kind == "scalar":  # a data string that is not an object
+        assert response.status_code == 400 and response.get_json()["error"] == "malformed_push"
+    else:
+        check_hostile_refusal(response, kind, error="malformed_push")
+    assert response.get_json()["code"] == 400
+    assert row_counts(engine) == before
 
 
 @fuzz(1.0)
