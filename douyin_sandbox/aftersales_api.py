@@ -54,9 +54,9 @@ def list_aftersales(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]
     page = get_int(params, "page", default=0, minimum=0) or 0
     size = get_int(params, "size", default=10, minimum=1) or 10
     if size > config.max_page_size:
-        raise GatewayError.business_failed(20008, f"size 不能超过 {config.max_page_size}")
+        raise GatewayError.parameter_invalid(11000, f"参数错误：size 最多 {config.max_page_size}")
     if page * size > config.aftersale_page_cap:
-        raise GatewayError.invalid("page", f"page*size 不能超过 {config.aftersale_page_cap}")
+        raise GatewayError.parameter_invalid(11000, f"参数错误：page*size 最多 {config.aftersale_page_cap}")
     start = get_int(params, "update_start_time", minimum=0)
     end = get_int(params, "update_end_time", minimum=0)
     apply_start = get_int(params, "start_time", minimum=0)
@@ -103,7 +103,7 @@ def _record(shop: SandboxShop, params: dict[str, Any]) -> AfterSaleRecord:
     aftersale_id = get_id(params, "after_sale_id", required=True)
     record = shop.aftersales.get(str(aftersale_id))
     if record is None:
-        raise GatewayError.business_failed(20014, "售后单不存在")
+        raise GatewayError.parameter_invalid(11000, "参数错误，售后单ID错误")
     return record
 
 
@@ -113,12 +113,24 @@ def aftersale_detail(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any
 
 
 def apply_logistics_intercept(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]:
+    """after_sale_id, op_from (1 merchant, 3 customer service) and intercept_targets, each target
+    with a tracking_no and a non-empty company_code, are all required."""
     record = _record(shop, params)
+    if get_int(params, "op_from") not in (1, 3):
+        raise (
+            GatewayError.missing("op_from")
+            if params.get("op_from") is None
+            else GatewayError.invalid("op_from")
+        )
     targets = params.get("intercept_targets")
     if not targets:
         raise GatewayError.missing("intercept_targets")
-    if not isinstance(targets, list) or not all(
-        isinstance(t, dict) and t.get("tracking_no") for t in targets
-    ):
-        raise GatewayError.invalid("intercept_targets", "intercept_targets 需要 tracking_no")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise GatewayError.invalid("intercept_targets", "intercept_targets 必须是对象数组")
+    for i, target in enumerate(targets):
+        for name in ("tracking_no", "company_code"):
+            if not isinstance(target.get(name), str) or not target[name].strip():
+                raise GatewayError.invalid(
+                    f"intercept_targets[{i}].{name}", f"intercept_targets[{i}].{name} 不能为空"
+                )
     return shop.intercept(record.aftersale_id, targets)

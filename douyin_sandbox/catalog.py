@@ -72,8 +72,12 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("shentong", "申通快递", 14, "77", 8, 5, 500, 10),
     Carrier("shunfeng", "顺丰速运", 7, "SF1", 6, 5, 1000, 8),
     Carrier("jd", "京东物流", 1129, "JDVA", 6, 5, 1000, 2),
+    # A courier the platform names without a company code (the order's logistics_info says only
+    # its name): never chosen at random; ship(carrier=NO_CODE) uses it.
+    Carrier("", "同城配送", 0, "TC8", 8, 5, 0, 0),
 )
-CARRIERS_BY_CODE = {c.code: c for c in CARRIERS}
+NO_CODE = "no_code"
+CARRIERS_BY_CODE = {c.code or NO_CODE: c for c in CARRIERS}
 
 
 class IdMaker:

@@ -27,7 +27,7 @@ class SandboxConfig:
     # Gateway rules.
     timestamp_skew: int = 600
     max_page_size: int = 100
-    search_result_cap: int = 10_000  # order.searchList: 20013 past this many results
+    search_result_cap: int = 50_000  # order.searchList: 20013 past this many results ("最多支持查询5万")
     aftersale_page_cap: int = 50_000  # afterSale.List: page * size must stay within this
     search_window_days: int = 90  # order.searchList: 20022 for older windows
     # Pushes.

@@ -252,7 +252,12 @@ def bulk() -> Any:
 def pushes() -> Any:
     """What was pushed lately, with counters."""
     pusher = _sandbox().pusher
-    return jsonify(stats=dict(pusher.stats), pending=pusher.pending, recent=list(pusher.recent)[-100:])
+    return jsonify(
+        stats=dict(pusher.stats),
+        pending=pusher.pending,
+        recent=list(pusher.recent)[-100:],
+        verification=pusher.verification,
+    )
 
 
 @bp.post("/push/release")

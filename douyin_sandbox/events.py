@@ -2,8 +2,9 @@
 
 Refund messages (200-208): p_id, s_id, shop_id, aftersale_id, aftersale_status, aftersale_type,
 refund_amount, one time field for the event, update_time as an RFC 3339 string.
-Trade messages (102, 106, 108): p_id, s_ids, shop_id, order_status, update_time in seconds;
-102/108 add logistics_msg, 106 adds cancel_time and cancel_reason. IDs are integers.
+Trade messages (102, 106, 108): p_id, s_ids, shop_id, order_status; 102/108 add update_time in
+seconds and logistics_msg; 106 has no update_time, only cancel_time and cancel_reason. IDs are
+integers. The URL verification (tag 0) is not a business message: its data is an RFC 3339 time.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ REFUND_TIME_FIELD: dict[PushTag, str] = {
 }
 
 
-def rfc3339(when: int) -> str:
+def rfc3339(when: float) -> str:
+    """China time in RFC 3339; sub-second digits when `when` has them (the verification push)."""
     return datetime.fromtimestamp(when, UTC).astimezone(CHINA).isoformat()
 
 
@@ -68,6 +70,7 @@ def ship_data(order: Order, parcel: Parcel, shop_id: str) -> dict[str, Any]:
 
 def cancel_data(order: Order, shop_id: str) -> dict[str, Any]:
     data = _trade_base(order, shop_id, [s.sku_order_id for s in order.skus])
+    del data["update_time"]  # 106 carries none (the platform's TradeCanceled)
     data["cancel_time"] = order.cancel_time
     data["cancel_reason"] = order.cancel_reason
     return data

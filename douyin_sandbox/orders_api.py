@@ -24,7 +24,7 @@ def _window(params: dict[str, Any], now: int) -> tuple[str, int, int]:
             if start > end:
                 raise GatewayError.invalid(f"{field}_start", "开始时间不能晚于结束时间")
             return field, start, end
-    raise GatewayError.missing("update_time_start")
+    raise GatewayError.parameter_invalid(20011, "订单查询开始时间不能为空")
 
 
 def _aftersale_match(shop: SandboxShop, order: Order, desc: str) -> bool:
@@ -42,17 +42,21 @@ def _aftersale_match(shop: SandboxShop, order: Order, desc: str) -> bool:
 
 def search_list(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]:
     config, now = shop.config, shop.now()
+    if (get_int(params, "page", default=0) or 0) < 0:
+        raise GatewayError.parameter_invalid(10035, "查询订单列表页数不能小于0")
     page = get_int(params, "page", default=0, minimum=0) or 0
     size = get_int(params, "size", default=10, minimum=1) or 10
     if size > config.max_page_size:
-        raise GatewayError.business_failed(20008, f"size 不能超过 {config.max_page_size}")
+        raise GatewayError.parameter_invalid(20008, "单次查询订单数超过限制")
     if (page + 1) * size > config.search_result_cap:
-        raise GatewayError.business_failed(
-            20013, f"最多查询 {config.search_result_cap} 条结果，请缩小时间范围"
+        raise GatewayError.parameter_invalid(
+            20013, f"订单查询最多支持查询{config.search_result_cap // 10000}万"
         )
     field, start, end = _window(params, now)
     if start < now - config.search_window_days * 86400:
-        raise GatewayError.business_failed(20022, f"只能查询最近 {config.search_window_days} 天的订单")
+        raise GatewayError.parameter_invalid(
+            20022, f"订单查询只支持查询最近{config.search_window_days}天内的数据"
+        )
     order_by = get_str(params, "order_by", default="create_time") or "create_time"
     if order_by not in _ORDER_BY:
         raise GatewayError.invalid("order_by")
@@ -62,6 +66,8 @@ def search_list(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]:
     combine = params.get("combine_status") or []
     if not isinstance(combine, list) or not all(isinstance(c, dict) for c in combine):
         raise GatewayError.invalid("combine_status")
+    if len(combine) > 1:
+        raise GatewayError.parameter_invalid(20012, "订单查询状态条件超过限制，只支持1个元素")
     wanted_status = csv_ints(combine[0].get("order_status"), "combine_status") if combine else None
     wanted_main = csv_ints(combine[0].get("main_status"), "combine_status") if combine else None
 
@@ -96,6 +102,8 @@ def search_list(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]:
 def order_detail(shop: SandboxShop, params: dict[str, Any]) -> dict[str, Any]:
     order_id = get_id(params, "shop_order_id", required=True)
     order = shop.orders.get(str(order_id))
+    if order is None and str(order_id) in shop.foreign_orders:
+        raise GatewayError.business_failed(20015, "订单不是该店铺下的订单，无权查询")
     if order is None:
-        raise GatewayError.business_failed(20014, "订单不存在")
+        raise GatewayError.parameter_invalid(20014, "查询订单不存在")
     return {"shop_order_detail": render.shop_order(order, shop.aftersales)}

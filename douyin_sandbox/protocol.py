@@ -57,7 +57,15 @@ class GatewayError(Exception):
         return cls(40004, f"isv.parameter-invalid:{name}", why or f"参数 {name} 不合法")
 
     @classmethod
+    def parameter_invalid(cls, number: int, sub_msg: str) -> GatewayError:
+        """A business error of order.* and afterSale.*: code 40004, numbered (20008 size, 20011 no
+        start time, 20012 combine_status, 20013 the 50,000 cap, 20014/20001 not found, 20022 older
+        than 90 days; afterSale 11000)."""
+        return cls(40004, f"isv.parameter-invalid:{number}", sub_msg)
+
+    @classmethod
     def business_failed(cls, number: int, sub_msg: str) -> GatewayError:
+        """50002: on these APIs only 20015, an order of another shop."""
         return cls(50002, f"isv.business-failed:{number}", sub_msg, business=number)
 
 

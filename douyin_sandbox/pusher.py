@@ -4,6 +4,10 @@ POST <url> with a JSON array of {tag, msg_id, data: <JSON string>}, headers `eve
 (MD5 of app_key + body + app_secret) and `app-id`. Anything but HTTP 200 with {"code": 0} is
 retried later (a retry may overtake newer messages: order is not guaranteed, as on the platform).
 Fault switches can drop, duplicate or hold-and-reverse messages.
+
+When a push URL is configured (at start, or changed later) the platform first sends the URL
+verification `[{"tag":"0","msg_id":"0","data":"<RFC 3339 time>"}]`, alone and untouched by the
+faults; `verification` says whether the webhook answered it with success.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from server.douyin.signing import event_sign
 
 log = logging.getLogger(__name__)
 
-Message = tuple[str, str, dict[str, Any]]  # tag, msg_id, data
+Message = tuple[str, str, dict[str, Any] | str]  # tag, msg_id, data (a string only for tag 0)
+VERIFY_TAG = "0"
 
 
 @dataclass(order=True)
@@ -36,6 +41,10 @@ class _Delivery:
     seq: int
     messages: list[Message] = field(compare=False)
     attempt: int = field(default=0, compare=False)
+
+    @property
+    def is_verification(self) -> bool:
+        return any(tag == VERIFY_TAG for tag, _msg_id, _data in self.messages)
 
 
 class PushSender:
@@ -53,10 +62,11 @@ class PushSender:
         history: int = 1000,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        verify_time: Callable[[], str] | None = None,
     ) -> None:
         self.app_key = app_key
         self._secret = app_secret
-        self.url = url
+        self._url: str | None = None
         self._faults = faults
         self._new_msg_id = new_msg_id
         self._delays = retry_delays
@@ -80,6 +90,24 @@ class PushSender:
             "failed_attempts": 0,
             "given_up": 0,
         }
+        self._verify_time = verify_time or (lambda: time.strftime("%Y-%m-%dT%H:%M:%S+08:00"))
+        # The URL verification: None before one was sent, then sent / acknowledged / refused.
+        self.verification: dict[str, Any] | None = None
+        self.url = url
+
+    @property
+    def url(self) -> str | None:
+        return self._url
+
+    @url.setter
+    def url(self, url: str | None) -> None:
+        """Configure where to push; a new URL is verified first (tag 0), as on the platform."""
+        with self._cond:
+            changed, self._url = url != self._url, url
+            if url and changed:
+                data = self._verify_time()
+                self.verification = {"url": url, "data": data, "acknowledged": None, "attempts": 0}
+                self._schedule([(VERIFY_TAG, "0", data)], 0, 0.0)
 
     # Producer side (called under the shop's lock: never blocks on the network).
 
@@ -161,7 +189,13 @@ class PushSender:
                 now = self._clock()
                 if self._queue and self._queue[0].due <= now:
                     first = heapq.heappop(self._queue)
-                    while len(first.messages) < self._batch and self._queue and self._queue[0].due <= now:
+                    while (
+                        len(first.messages) < self._batch
+                        and self._queue
+                        and self._queue[0].due <= now
+                        and not first.is_verification
+                        and not self._queue[0].is_verification
+                    ):
                         first.messages.extend(heapq.heappop(self._queue).messages)
                     self._in_flight += 1
                     return first
@@ -175,8 +209,11 @@ class PushSender:
                 ok = self._send(http, delivery.messages)
                 with self._cond:
                     self._in_flight -= 1
+                    if delivery.is_verification and self.verification is not None:
+                        self.verification["attempts"] += 1
+                        self.verification["acknowledged"] = ok
                     if ok:
-                        self.stats["sent"] += len(delivery.messages)
+                        self.stats["sent"] += 0 if delivery.is_verification else len(delivery.messages)
                     else:
                         self.stats["failed_attempts"] += 1
                         if delivery.attempt < len(self._delays):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from douyin_sandbox import aftersales_api, orders_api
+from douyin_sandbox import aftersales_api, events, orders_api
 from douyin_sandbox.authority import TokenAuthority
 from douyin_sandbox.config import SandboxConfig
 from douyin_sandbox.faults import Faults
@@ -62,6 +62,7 @@ class Sandbox:
             batch_size=self.config.push_batch_size,
             history=self.config.push_history,
             transport=push_transport,
+            verify_time=lambda: events.rfc3339(self.shop.wall_now()),
         )
         self.shop.sinks.append(lambda tag, data: self.pusher.submit(tag.value, data))
         self._sleep = sleep

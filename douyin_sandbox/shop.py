@@ -43,6 +43,7 @@ class SandboxShop:
         self.aftersales: dict[str, AfterSaleRecord] = {}
         self.aftersales_of_order: dict[str, list[str]] = {}
         self.tracking: dict[str, str] = {}  # tracking number -> the order it belongs to now
+        self.foreign_orders: set[str] = set()  # orders of other shops on the platform (20015)
         self.orders_by_update = TimeIndex()
         self.orders_by_create = TimeIndex()
         self.aftersales_by_update = TimeIndex()
@@ -93,6 +94,13 @@ class SandboxShop:
                 self.orders_by_create.rebuild([(o.create_time, k) for k, o in self.orders.items()])
                 self.aftersales_by_update.rebuild([(a.update_time, k) for k, a in self.aftersales.items()])
                 self.aftersales_by_apply.rebuild([(a.apply_time, k) for k, a in self.aftersales.items()])
+
+    def add_foreign_order(self) -> str:
+        """An order id of another shop: order.orderDetail answers 50002 isv.business-failed:20015."""
+        with self.lock:
+            order_id = self.ids.order_id()
+            self.foreign_orders.add(order_id)
+            return order_id
 
     # Look-ups.
 
@@ -372,10 +380,12 @@ class SandboxShop:
             return record
 
     def close_refund(self, aftersale_id: str) -> AfterSaleRecord:
-        """The after-sale ends without a refund (28: failed or withdrawn by the buyer; tag 207)."""
+        """The after-sale ends without a refund (28: failed or withdrawn by the buyer; tag 207).
+        As on the platform, refund_status stays what it was (1 待退款 for a buyer who cancelled):
+        it does not become 4 (退款失败)."""
         with self.lock:
             record = self._open_record(aftersale_id, {6, 7, 8, 11, 27})
-            record.status, record.refund_status = AfterSaleStatus.FAILED, RefundStatus.FAILED
+            record.status = AfterSaleStatus.FAILED
             record.final_time = self.now()
             self._refund_event(PushTag.REFUND_CLOSED, record)
             return record

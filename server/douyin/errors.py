@@ -14,11 +14,13 @@ DouyinError
 ├── TokenGenerationFailed   50001 (re-authorise)
 │   └── ReauthorizationRequired
 ├── BusinessError           50002 (per API)
-│   ├── InvalidParameter    40002 / 40004, and 20008 page size
-│   ├── ResultCapExceeded   20013 (split the window)
+│   ├── InvalidParameter    40002 / 40004, e.g. 20008 page size, 20011 no start time, 20012
+│   ├── ResultCapExceeded   20013 (split the window: at most 50,000 results)
 │   ├── WindowTooOld        20022 (only the last 90 days)
-│   ├── NotFound            20014 / 20001
-│   └── WrongShop           20015
+│   ├── NotFound            20014 / 20001; afterSale.Detail: 11000
+│   └── WrongShop           20015 (the only one of these sent as 50002)
+order.* and afterSale.* send their business errors as 40004 isv.parameter-invalid:<n>; the
+legacy 50002 isv.business-failed:<n> form of the same numbers maps the same way.
 └── ApiOffline              70000 (alert)
 Messages carry codes and the platform's text, never secrets, tokens or parameters.
 """
@@ -167,6 +169,11 @@ _BY_BUSINESS_CODE: dict[int, type[DouyinError]] = {
     20015: WrongShop,
 }
 
+# Numbers whose meaning depends on the API (afterSale.List's 11000 is any parameter error).
+_BY_METHOD_BUSINESS_CODE: dict[tuple[str, int], type[DouyinError]] = {
+    ("afterSale.Detail", 11000): NotFound,
+}
+
 _BY_SUB_CODE: dict[str, type[DouyinError]] = {
     "isv.access-token-expired": TokenExpired,
     "isv.access-token-no-existed": TokenExpired,
@@ -190,11 +197,13 @@ def _business_code(sub_code: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def error_class(code: int | None, sub_code: str) -> type[DouyinError]:
-    """Which exception a (code, sub_code) pair raises."""
+def error_class(code: int | None, sub_code: str, method: str = "") -> type[DouyinError]:
+    """Which exception a (code, sub_code) pair of `method` raises."""
     if sub_code in _BY_SUB_CODE:
         return _BY_SUB_CODE[sub_code]
     business = _business_code(sub_code)
+    if code in (50002, 40004, None) and (method, business) in _BY_METHOD_BUSINESS_CODE:
+        return _BY_METHOD_BUSINESS_CODE[(method, business)]
     if code in (50002, 40002, 40004, None) and business in _BY_BUSINESS_CODE:
         return _BY_BUSINESS_CODE[business]
     if code in _BY_BUSINESS_CODE:  # a legacy err_no carrying the business number
@@ -208,7 +217,7 @@ def error_from_envelope(envelope: dict[str, Any], method: str = "") -> DouyinErr
     if code is None and isinstance(envelope.get("err_no"), int):
         code = envelope["err_no"]
     sub_code = str(envelope.get("sub_code") or "")
-    return error_class(code, sub_code)(
+    return error_class(code, sub_code, method)(
         str(envelope.get("msg") or envelope.get("message") or ""),
         code=code,
         sub_code=sub_code,

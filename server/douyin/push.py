@@ -102,12 +102,15 @@ def parse_push_body(body: bytes | str) -> list[PushMessage]:
     return messages
 
 
-def encode_push_data(data: Mapping[str, Any]) -> str:
-    """A message's `data` string as Douyin sends it: compact JSON, ints as ints."""
+def encode_push_data(data: Mapping[str, Any] | str) -> str:
+    """A message's `data` string as Douyin sends it: compact JSON, ints as ints (a string as it is:
+    the URL verification's data is an RFC 3339 time, not JSON)."""
+    if isinstance(data, str):
+        return data
     return json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_push_body(messages: Iterable[tuple[str, str, Mapping[str, Any]]]) -> bytes:
+def encode_push_body(messages: Iterable[tuple[str, str, Mapping[str, Any] | str]]) -> bytes:
     """A push body from (tag, msg_id, data) triples."""
     items = [{"tag": tag, "msg_id": msg_id, "data": encode_push_data(data)} for tag, msg_id, data in messages]
     return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

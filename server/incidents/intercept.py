@@ -1,15 +1,19 @@
 """Ask the courier to stop an incident's parcel: Douyin's afterSale.applyLogisticsIntercept.
 
-The call needs an after-sale id of the order and the parcel's tracking number. Douyin wants the
-courier's company code with it; we ask afterSale.List for the code of that tracking number and
-send an empty one if it does not say. Whatever the answer, it is recorded as a step: a success
-moves the incident on and books the courier's interception fee as return freight; a refusal
-(can_intercept false, with Douyin's reason) or an error leaves it where it was.
+The call needs an after-sale id of the order, the parcel's tracking number and the courier's
+company code (Douyin refuses an empty one). The code comes from the waybill Shipgate knows when it
+holds a code (`zhongtong`, not a name like 中通快递 or a push's numeric id), else from the order's
+logistics_info (order.orderDetail), else from the after-sale's order_logistics (afterSale.List).
+When Douyin answers but names no code, nothing is sent and the lead is told why (WorkflowError).
+Whatever Douyin answers to the request is recorded as a step: a success moves the incident on and
+books the courier's interception fee as return freight; a refusal (can_intercept false, with
+Douyin's reason) or an error (also of the look-ups) leaves it where it was.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,19 +49,44 @@ class InterceptReport:
         }
 
 
-def company_code(api: ShopApi, aftersale_id: str, tracking_no: str) -> str:
-    """The courier's company code Douyin has for this parcel, or ''."""
+_COMPANY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")  # Douyin's logistics company codes: zhongtong, jd
+
+
+def known_code(company: str) -> str | None:
+    """The waybill's company when it is a Douyin company code (not a name, not a numeric id)."""
+    return company if _COMPANY_CODE.match(company or "") else None
+
+
+def company_code(api: ShopApi, incident: Incident, tracking_no: str) -> str | None:
+    """The courier's company code for this parcel, or None when Douyin names none. Raises the
+    last DouyinError when neither look-up could ask Douyin."""
+    code = known_code(incident.company)
+    if code:
+        return code
+    wanted, failures = tracking_no.upper(), []
     try:
-        page = api.list_aftersales(aftersale_id=aftersale_id, size=10)
+        order = api.order_detail(incident.order_id)
+        for parcel in order.parcels:
+            if parcel.tracking_no.upper() == wanted and known_code(parcel.company):
+                return parcel.company
     except DouyinError as exc:
-        log.info("no company code for %s: %s", tracking_no, exc)
-        return ""
-    for item in page.items:
+        log.info("order.orderDetail gave no company code for %s: %s", tracking_no, exc)
+        failures.append(exc)
+    try:
+        page = api.list_aftersales(aftersale_id=incident.aftersale_id, size=10)
+    except DouyinError as exc:
+        log.info("afterSale.List gave no company code for %s: %s", tracking_no, exc)
+        failures.append(exc)
+        page = None
+    for item in page.items if page else ():
         info = item.raw.get("aftersale_info", item.raw)
         for parcel in info.get("order_logistics") or ():
-            if str(parcel.get("tracking_no", "")).upper() == tracking_no.upper():
-                return str(parcel.get("company_code") or "")
-    return ""
+            found = str(parcel.get("company_code") or "")
+            if str(parcel.get("tracking_no", "")).upper() == wanted and known_code(found):
+                return found
+    if len(failures) == 2:
+        raise failures[-1]
+    return None
 
 
 def request_interception(
@@ -72,7 +101,12 @@ def request_interception(
         raise WorkflowError("没有运单号，无法申请拦截")
     tracking_no = incident.tracking_no
     try:
-        code = company_code(api, incident.aftersale_id, tracking_no)
+        code = company_code(api, incident, tracking_no)
+        if code is None:
+            raise WorkflowError(
+                f"抖店没有运单 {tracking_no} 的快递公司编码（订单物流信息和售后单中都没有），"
+                "无法在抖店申请拦截；请联系快递公司或在抖店后台处理"
+            )
         outcome = api.apply_logistics_intercept(incident.aftersale_id, [InterceptTarget(code, tracking_no)])
     except DouyinError as exc:
         report = InterceptReport(tracking_no, error=str(exc)[:300])

@@ -1,7 +1,9 @@
 """The pull sync: per shop, orders then after-sales, each from its bookmark, window by window.
 
 A page's records are committed together; a stream's bookmark moves only after every record of
-its window is committed. Windows whose results exceed the platform's cap are split in halves.
+its window is committed. Windows whose results exceed the platform's cap are split in halves, and
+so is a window the platform refuses to page through (20013, 40004 isv.parameter-invalid:20013):
+what was already ingested is ingested again, harmlessly (upserts).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from server.sync.mapping import after_sale_record, order_record
 
 log = logging.getLogger(__name__)
 
-ORDER_CAP = 10_000  # order.searchList result cap (20013)
+ORDER_CAP = 50_000  # order.searchList result cap (20013: "最多支持查询5万")
 AFTERSALE_CAP = 50_000  # afterSale.List: page * size <= 50,000
 PAGE_SIZE = 100
 STREAMS = ("orders", "aftersales")
@@ -131,7 +133,13 @@ class ShopSync:
         while more:
             if not self._hold_lease():
                 raise LeaseLost(f"lease on shop {self.shop_id} taken by another process")
-            items, total, more = self._fetch(stream, window, page)
+            try:
+                items, total, more = self._fetch(stream, window, page)
+            except ResultCapExceeded:
+                if window.span <= 1:
+                    raise
+                report.splits += 1
+                return count + sum(self._drain(stream, half, report) for half in halves(window))
             count += self._ingest(stream, items)
             page += 1
         return count

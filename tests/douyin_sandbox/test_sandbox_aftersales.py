@@ -141,8 +141,9 @@ def test_intercept_refused_when_not_shipped_or_delivered(keeper, sandbox):
         record.aftersale_id, [InterceptTarget(parcel.carrier.code, parcel.tracking_no)]
     )
     assert not outcome.results[0].can_intercept and "签收" in outcome.results[0].unavailable_reason
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidParameter) as info:  # an unknown after-sale: 40004 :11000, as Detail
         keeper.api.apply_logistics_intercept("7000000000000000000", [InterceptTarget("x", "y")])
+    assert (info.value.code, info.value.business_code) == (40004, 11000)
 
 
 def test_control_api_drives_a_refund(server, keeper):
@@ -177,9 +178,55 @@ def test_close_and_refuse(sandbox):
     shop = sandbox.shop
     first = shop.apply_refund(shop.create_order(n_skus=1).order_id)
     shop.close_refund(first.aftersale_id)
-    assert (first.status, first.refund_status) == (28, 4) and first.final_time
+    assert (first.status, first.refund_status) == (28, 1) and first.final_time  # never 4 退款失败
     order = shop.create_order(n_skus=1)
     second = shop.apply_refund(order.order_id)
     shop.refuse_refund(second.aftersale_id)
     assert second.status == 27
     assert shop.order(order.order_id).order_status == 2
+
+
+def test_intercept_needs_a_company_code_for_every_target(keeper, sandbox):
+    """afterSale.applyLogisticsIntercept refuses an empty company_code (the project once sent "")."""
+    shop = sandbox.shop
+    order = shop.create_order(n_skus=1)
+    parcel = shop.ship(order.order_id)
+    record = shop.apply_refund(order.order_id)
+    for targets in (
+        [InterceptTarget("", parcel.tracking_no)],
+        [InterceptTarget(parcel.carrier.code, parcel.tracking_no), InterceptTarget("  ", parcel.tracking_no)],
+    ):
+        with pytest.raises(InvalidParameter) as info:
+            keeper.api.apply_logistics_intercept(record.aftersale_id, targets)
+        assert info.value.code == 40004 and "company_code" in info.value.sub_code
+    assert parcel.state == "in_transit"  # refused whole: nothing intercepted
+    outcome = keeper.api.apply_logistics_intercept(
+        record.aftersale_id, [InterceptTarget(parcel.carrier.code, parcel.tracking_no)]
+    )
+    assert outcome.success_count == 1
+
+
+def test_a_refund_the_buyer_cancelled_stays_28_with_refund_status_1(keeper, sandbox):
+    """Over HTTP, in afterSale.List, afterSale.Detail and the order's after_sale_info."""
+    shop = sandbox.shop
+    order = shop.create_order(n_skus=1)
+    record = shop.apply_refund(order.order_id)
+    shop.close_refund(record.aftersale_id)
+    [item] = keeper.api.list_aftersales(aftersale_id=record.aftersale_id).items
+    assert (item.aftersale_status, item.refund_status) == (28, 1)
+    detail = keeper.api.aftersale_detail(record.aftersale_id)
+    assert (detail.aftersale_status, detail.refund_status) == (28, 1)
+    sku = keeper.api.order_detail(order.order_id).raw["sku_order_list"][0]["after_sale_info"]
+    assert (sku["after_sale_status"], sku["refund_status"]) == (28, 1)
+
+
+def test_aftersale_business_errors_are_40004_11000(keeper):
+    with pytest.raises(NotFound) as info:
+        keeper.api.aftersale_detail("7000000000000000000")
+    assert (info.value.code, info.value.sub_code) == (40004, "isv.parameter-invalid:11000")
+    with pytest.raises(InvalidParameter) as info:
+        keeper.api.list_aftersales(update_start_time=0, update_end_time=10, size=101)
+    assert (info.value.code, info.value.business_code) == (40004, 11000)
+    with pytest.raises(InvalidParameter) as info:
+        keeper.api.list_aftersales(update_start_time=0, update_end_time=10, size=100, page=501)
+    assert (info.value.code, info.value.business_code) == (40004, 11000)

@@ -9,7 +9,7 @@ import pytest
 
 from douyin_sandbox import SandboxConfig, SandboxShop, TransitionError
 from douyin_sandbox.generate import populate
-from server.douyin.errors import InvalidParameter, NotFound, ResultCapExceeded, WindowTooOld
+from server.douyin.errors import InvalidParameter, NotFound, ResultCapExceeded, WindowTooOld, WrongShop
 from shipgate.codes import CodeKind, classify
 
 DAY = 86400
@@ -91,18 +91,31 @@ def test_filters_status_and_tracking_number(keeper, sandbox):
 
 def test_page_size_cap_and_window_limits(keeper, now):
     api = keeper.api
+    # Every one is 40004 isv.parameter-invalid:<n>, as the platform sends them.
     with pytest.raises(InvalidParameter) as info:
         api.search_orders(update_time_start=now - DAY, update_time_end=now, size=101)
-    assert info.value.business_code == 20008
-    with pytest.raises(ResultCapExceeded):
-        api.search_orders(update_time_start=now - DAY, update_time_end=now, size=100, page=100)
-    assert api.search_orders(update_time_start=now - DAY, update_time_end=now, size=100, page=99).orders == ()
-    with pytest.raises(WindowTooOld):
+    assert (info.value.code, info.value.business_code) == (40004, 20008)
+    with pytest.raises(ResultCapExceeded) as info:  # the cap is 50,000 results ("最多支持查询5万")
+        api.search_orders(update_time_start=now - DAY, update_time_end=now, size=100, page=500)
+    assert (info.value.code, info.value.business_code) == (40004, 20013)
+    assert (
+        api.search_orders(update_time_start=now - DAY, update_time_end=now, size=100, page=499).orders == ()
+    )
+    with pytest.raises(WindowTooOld) as info:
         api.search_orders(update_time_start=now - 91 * DAY, update_time_end=now)
+    assert (info.value.code, info.value.business_code) == (40004, 20022)
     with pytest.raises(InvalidParameter):
         api.search_orders(update_time_start=now, update_time_end=now - 10)
-    with pytest.raises(InvalidParameter):
+    with pytest.raises(InvalidParameter) as info:
         keeper.call_with_token("order.searchList", {"page": 0, "size": 10})  # no time window at all
+    assert (info.value.code, info.value.business_code) == (40004, 20011)
+    api.search_orders(update_time_start=now - DAY, order_status=2, main_status=2)  # one element: fine
+    with pytest.raises(InvalidParameter) as info:
+        keeper.call_with_token(
+            "order.searchList",
+            {"page": 0, "size": 10, "update_time_start": now - DAY, "combine_status": [{}, {}]},
+        )
+    assert (info.value.code, info.value.business_code) == (40004, 20012)
 
 
 def test_order_detail(keeper, sandbox):
@@ -112,8 +125,12 @@ def test_order_detail(keeper, sandbox):
     assert [s.sku_order_id for s in detail.sku_orders] == [s.sku_order_id for s in order.skus]
     assert all(s.parent_order_id == order.order_id for s in detail.sku_orders)
     assert detail.raw["order_status_desc"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as info:
         keeper.api.order_detail("6900000000000000000")
+    assert (info.value.code, info.value.sub_code) == (40004, "isv.parameter-invalid:20014")
+    with pytest.raises(WrongShop) as info:  # the only one of these that is 50002
+        keeper.api.order_detail(sandbox.shop.add_foreign_order())
+    assert (info.value.code, info.value.sub_code) == (50002, "isv.business-failed:20015")
 
 
 def test_refund_before_shipping_closes_the_order_and_moves_update_time(keeper, sandbox):

@@ -169,7 +169,7 @@ def test_param_json_must_be_an_object(web, sandbox_config):
     assert answer["sub_code"] == "isv.parameter-invalid:param_json"
 
 
-def test_business_errors_carry_legacy_numbers(web, sandbox_config):
+def test_business_errors_carry_legacy_numbers(web, sandbox, sandbox_config):
     token = post(web, sandbox_config, "token.create", create_self(sandbox_config))["data"]["access_token"]
     answer = post(
         web,
@@ -178,10 +178,15 @@ def test_business_errors_carry_legacy_numbers(web, sandbox_config):
         '{"shop_order_id":"6900000000000000000"}',
         access_token=token,
     )
+    assert (answer["code"], answer["sub_code"]) == (40004, "isv.parameter-invalid:20014")
+    foreign = sandbox.shop.add_foreign_order()
+    answer = post(
+        web, sandbox_config, "order.orderDetail", f'{{"shop_order_id":"{foreign}"}}', access_token=token
+    )
     assert (answer["code"], answer["sub_code"], answer["err_no"]) == (
         50002,
-        "isv.business-failed:20014",
-        20014,
+        "isv.business-failed:20015",
+        20015,
     )
 
 

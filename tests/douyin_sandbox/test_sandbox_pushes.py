@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -51,9 +52,11 @@ class Webhook:
         )
         self.thread.start()
 
-    def messages(self):
+    def messages(self, *, verification: bool = False):
+        """The business messages received (or only the URL verifications, tag 0)."""
         with self.lock:
-            return [m for _, body in self.received for m in parse_push_body(body)]
+            every = [m for _, body in self.received for m in parse_push_body(body)]
+        return [m for m in every if (m.tag == "0") == verification]
 
     def close(self):
         self.server.shutdown()
@@ -76,9 +79,10 @@ def sandbox_config() -> SandboxConfig:
 
 
 @pytest.fixture
-def pushing(sandbox: Sandbox, webhook: Webhook):
+def pushing(sandbox: Sandbox, webhook: Webhook, wait_for):
     sandbox.pusher.url = webhook.url
     sandbox.start()
+    assert wait_for(lambda: (sandbox.pusher.verification or {}).get("acknowledged"))  # tag 0 first
     yield sandbox
     sandbox.stop()
 
@@ -124,6 +128,8 @@ def test_trade_pushes(pushing, webhook, wait_for):
         and cancel.data["cancel_reason"] == "不想要了"
         and cancel.data["order_status"] == 4
     )
+    assert "update_time" not in cancel.data and cancel.data["cancel_time"] == cancelled.cancel_time
+    assert isinstance(ship.data["update_time"], int)  # trade messages: seconds; 106: none at all
     assert close.tag == "207" and "close_time" in close.data
 
 
@@ -191,3 +197,32 @@ def test_push_url_can_be_set_through_the_control_api(sandbox, webhook, wait_for,
     assert wait_for(lambda: sandbox.pusher.stats["sent"] == 1)
     recent = httpx.get(server.url + "/sandbox/pushes").json()
     assert recent["stats"]["sent"] == 1 and recent["recent"][-1]["tag"] == "200"
+
+
+def test_a_configured_push_url_is_verified_first_with_tag_0(sandbox, webhook, wait_for, server):
+    """As on the platform: [{"tag":"0","msg_id":"0","data":"<RFC 3339 time>"}], signed, alone,
+    before any business message; the sandbox records that the webhook answered success."""
+    sandbox.start()
+    assert httpx.post(server.url + "/sandbox/push/url", json={"url": webhook.url}).status_code == 200
+    sandbox.shop.apply_refund(sandbox.shop.create_order().order_id)
+    assert wait_for(lambda: len(webhook.messages()) == 1)
+    headers, first_body = webhook.received[0]
+    assert json.loads(first_body) == [{"tag": "0", "msg_id": "0", "data": json.loads(first_body)[0]["data"]}]
+    stamp = json.loads(first_body)[0]["data"]
+    assert isinstance(stamp, str) and datetime.fromisoformat(stamp).utcoffset() == timedelta(hours=8)
+    assert verify_event_sign(
+        sandbox.config.app_key, sandbox.config.app_secret, first_body, headers["event-sign"]
+    )
+    verification = httpx.get(server.url + "/sandbox/pushes").json()["verification"]
+    assert verification["acknowledged"] is True and verification["url"] == webhook.url
+    assert verification["data"] == stamp
+    assert httpx.get(server.url + "/sandbox/pushes").json()["stats"]["sent"] == 1  # tag 0 not counted
+
+
+def test_a_verification_the_webhook_refuses_is_retried_and_recorded(sandbox, webhook, wait_for):
+    webhook.failures = 1
+    sandbox.pusher.url = webhook.url
+    sandbox.start()
+    assert wait_for(lambda: (sandbox.pusher.verification or {}).get("attempts", 0) >= 2)
+    assert sandbox.pusher.verification["acknowledged"] is True
+    assert len(webhook.messages(verification=True)) == 1  # the refused attempt was not kept

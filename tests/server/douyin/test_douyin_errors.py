@@ -48,6 +48,27 @@ def test_mapping(code, sub_code, cls):
     )
 
 
+@pytest.mark.parametrize(
+    "method, code, sub_code, cls",
+    [  # as the official SDKs' error tables give them (the 40004 form is what the platform sends)
+        ("order.searchList", 40004, "isv.parameter-invalid:20008", e.InvalidParameter),
+        ("order.searchList", 40004, "isv.parameter-invalid:20011", e.InvalidParameter),
+        ("order.searchList", 40004, "isv.parameter-invalid:20012", e.InvalidParameter),
+        ("order.searchList", 40004, "isv.parameter-invalid:20013", e.ResultCapExceeded),
+        ("order.searchList", 40004, "isv.parameter-invalid:20022", e.WindowTooOld),
+        ("order.orderDetail", 40004, "isv.parameter-invalid:20014", e.NotFound),
+        ("order.orderDetail", 40004, "isv.parameter-invalid:20001", e.NotFound),
+        ("order.orderDetail", 50002, "isv.business-failed:20015", e.WrongShop),
+        ("afterSale.Detail", 40004, "isv.parameter-invalid:11000", e.NotFound),
+        ("afterSale.List", 40004, "isv.parameter-invalid:11000", e.InvalidParameter),
+        ("afterSale.applyLogisticsIntercept", 40004, "isv.parameter-invalid:11000", e.InvalidParameter),
+    ],
+)
+def test_mapping_of_the_platforms_business_errors(method, code, sub_code, cls):
+    error = e.error_from_envelope(env(code, sub_code), method)
+    assert type(error) is cls and error.method == method
+
+
 def test_tree():
     assert issubclass(e.TransportError, e.ServiceError)
     assert issubclass(e.ConnectFailed, e.TransportError)

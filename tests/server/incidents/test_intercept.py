@@ -26,24 +26,33 @@ def settings(settings, sandbox):
 
 
 @pytest.fixture
-def shipped_incident(make_worker, sandbox, station_scan, incidents):
+def ship_incident(make_worker, sandbox, station_scan, incidents):
     """Passed at the bench, refund asked, shipped anyway, refund succeeded: an incident with a
-    tracking number of a parcel on the way."""
-    shop = sandbox.sandbox.shop
-    worker = make_worker()
-    order = shop.create_order(n_skus=1)
-    shop.advance_clock(5)
-    worker.run_once()
-    station_scan(order.order_id, at=datetime.fromtimestamp(shop.now(), UTC).isoformat())
-    refund = shop.apply_refund(order.order_id)
-    parcel = shop.ship(order.order_id)
-    shop.advance_clock(60)
-    shop.succeed_refund(refund.aftersale_id)
-    shop.advance_clock(5)
-    worker.run_once()
-    [incident] = incidents()
-    assert (incident.tracking_no, incident.aftersale_id) == (parcel.tracking_no, refund.aftersale_id)
-    return incident, parcel
+    tracking number of a parcel on the way (shipped with `carrier`, default a random one)."""
+
+    def make(carrier: str | None = None):
+        shop = sandbox.sandbox.shop
+        worker = make_worker()
+        order = shop.create_order(n_skus=1)
+        shop.advance_clock(5)
+        worker.run_once()
+        station_scan(order.order_id, at=datetime.fromtimestamp(shop.now(), UTC).isoformat())
+        refund = shop.apply_refund(order.order_id)
+        parcel = shop.ship(order.order_id, carrier=carrier)
+        shop.advance_clock(60)
+        shop.succeed_refund(refund.aftersale_id)
+        shop.advance_clock(5)
+        worker.run_once()
+        [incident] = incidents()
+        assert (incident.tracking_no, incident.aftersale_id) == (parcel.tracking_no, refund.aftersale_id)
+        return incident, parcel
+
+    return make
+
+
+@pytest.fixture
+def shipped_incident(ship_incident):
+    return ship_incident()
 
 
 def events(session, kind="intercept"):
@@ -105,3 +114,40 @@ def test_no_tracking_number_no_interception(session, shipped_incident):
     with pytest.raises(WorkflowError, match="没有运单号"):
         request_interception(session, incident, api=None, actor="user:lead", now=utcnow())
     session.rollback()
+
+
+def test_the_company_code_comes_from_the_orders_logistics_info(as_lead, session, shipped_incident):
+    """The waybill Shipgate knows holds the courier's name (中通快递), not its code: the code is
+    the order's logistics_info `company`, and the sandbox (like Douyin) refuses an empty one."""
+    incident, parcel = shipped_incident
+    assert incident.company == parcel.carrier.name  # what the waybill knows
+    assert as_lead.post(f"/incidents/{incident.id}/intercept").status_code == 302
+    assert parcel.state == ParcelState.INTERCEPTED  # a wrong or empty code is refused by the sandbox
+    [event] = events(session)
+    assert event.detail["is_success"] is True
+
+
+def test_a_waybill_that_holds_the_code_needs_no_look_up(session, sandbox, engine, shipped_incident):
+    incident, parcel = shipped_incident
+    incident.company = parcel.carrier.code  # e.g. pulled with a code and no name
+    sandbox.sandbox.faults.update({"offline_methods": ["order.orderDetail", "afterSale.List"]})
+    shop = session.get(Shop, incident.shop_id)
+    api, client = shop_api(sessionmaker(engine), shop, sandbox.url, max_retries=0)
+    try:
+        report = request_interception(session, incident, api, actor="user:lead", now=utcnow())
+    finally:
+        client.close()
+    assert report.is_success and parcel.state == ParcelState.INTERCEPTED
+
+
+def test_without_a_company_code_the_lead_is_told_why_and_nothing_is_asked(as_lead, session, ship_incident):
+    from douyin_sandbox.catalog import NO_CODE
+
+    incident, parcel = ship_incident(carrier=NO_CODE)  # Douyin names the courier, gives no code
+    response = as_lead.post(f"/incidents/{incident.id}/intercept")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f"抖店没有运单 {parcel.tracking_no} 的快递公司编码" in page and "无法在抖店申请拦截" in page
+    assert events(session) == [] and parcel.state == ParcelState.IN_TRANSIT
+    session.expire_all()
+    assert session.get(Incident, incident.id).state == "open"

@@ -49,6 +49,12 @@ def test_live_lookup_miss_holds(client, auth, sandbox, shop):
     assert (answer["decision"], answer["reason"]) == ("HOLD", "unknown_order")
 
 
+def test_live_lookup_of_another_shops_order_holds(client, auth, sandbox, shop):
+    """order.orderDetail answers 50002 isv.business-failed:20015 (the only 50002 of these)."""
+    answer = scan(client, auth, sandbox.sandbox.shop.add_foreign_order())
+    assert (answer["decision"], answer["reason"]) == ("HOLD", "unknown_order")
+
+
 def test_live_lookup_timeout_holds_within_the_budget(client, auth, sandbox, shop):
     sandbox.sandbox.faults.update({"latency_ms": 3000})
     order = sandbox.sandbox.shop.create_order()

@@ -62,6 +62,42 @@ def test_windows_split_under_the_result_cap(make_worker, sandbox, session):
     assert count(session, AfterSale) == len(sandbox.sandbox.shop.aftersales)
 
 
+def test_the_platforms_own_cap_refusal_splits_the_window(make_worker, sandbox, session):
+    """The sandbox refuses to page past its cap with 40004 isv.parameter-invalid:20013, as the
+    platform does; a worker whose own cap is larger still gets every record, by splitting."""
+    sandbox.sandbox.config.search_result_cap = 10
+    worker = make_worker(page_size=5)  # its caps: the platform's documented 50,000
+    report = worker.run_once()
+    assert report.error is None and report.splits > 0
+    assert count(session, Order) == len(sandbox.sandbox.shop.orders) > 10
+
+
+def test_the_order_cap_is_the_documented_50000():
+    from douyin_sandbox import SandboxConfig
+    from server.sync.worker import ORDER_CAP
+
+    assert ORDER_CAP == SandboxConfig().search_result_cap == 50_000
+
+
+def test_a_refund_the_buyer_cancelled_releases_the_order_by_poll(make_worker, sandbox, session):
+    """28 with refund_status 1 (never 4): closed without money back, the parcel may ship."""
+    shop = sandbox.sandbox.shop
+    worker = make_worker()
+    order = shop.create_order(n_skus=1)
+    refund = shop.apply_refund(order.order_id)
+    shop.advance_clock(5)
+    worker.run_once()
+    assert decision(session, order.order_id) == ("HOLD", "refund_pending")
+    shop.advance_clock(60)
+    shop.close_refund(refund.aftersale_id)
+    shop.advance_clock(5)
+    assert worker.run_once().error is None
+    session.expire_all()
+    row = session.get(AfterSale, refund.aftersale_id)
+    assert (row.aftersale_status, row.refund_status) == (28, 1)
+    assert decision(session, order.order_id) == ("PASS", "clear") == expected(shop, order)
+
+
 def test_rate_limit_and_service_error_storms_lose_nothing(make_worker, sandbox, session):
     sandbox.sandbox.faults.update({"error_rate": 0.3, "rate_limit_rate": 0.3})
     worker = make_worker()

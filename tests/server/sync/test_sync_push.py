@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from station_testkit import wait_until
 
+from server.douyin.signing import event_sign
 from server.models import GateEntry, WebhookMessage
 
 
@@ -86,3 +87,46 @@ def test_a_lost_push_is_caught_by_the_poll(make_worker, sandbox, session):
     assert verdict(session, order.order_id) == "PASS"  # nothing arrived
     worker.run_once()
     assert verdict(session, order.order_id) == "BLOCK"
+
+
+def test_the_url_verification_is_answered_with_success(sandbox, shop, session, live_server):
+    """The sandbox sends [{"tag":"0","msg_id":"0","data":"<RFC 3339>"}] when its push URL is set;
+    the receiver answers {"code":0,"msg":"success"} and stores nothing."""
+    pusher = sandbox.sandbox.pusher
+    assert wait_until(lambda: (pusher.verification or {}).get("acknowledged") is True)
+    assert pusher.verification["url"] == live_server.url + "/webhooks/douyin"
+    config = sandbox.config
+    raw = b'[{"tag":"0","msg_id":"0","data":"2020-09-10T16:27:56.52842897+08:00"}]'  # the documented one
+    headers = {"app-id": config.app_key, "event-sign": event_sign(config.app_key, config.app_secret, raw)}
+    reply = httpx.post(live_server.url + "/webhooks/douyin", content=raw, headers=headers, timeout=5)
+    assert (reply.status_code, reply.json()) == (200, {"code": 0, "msg": "success"})
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(WebhookMessage)) == 0
+
+
+def test_a_cancel_push_carries_no_update_time_and_still_blocks(make_worker, sandbox, session):
+    shop = sandbox.sandbox.shop
+    make_worker().run_once()
+    order = shop.create_order(n_skus=1)
+    shop.advance_clock(5)
+    make_worker().run_once()
+    assert verdict(session, order.order_id) == "PASS"
+    shop.advance_clock(30)
+    shop.cancel(order.order_id)
+    assert wait_until(lambda: verdict(session, order.order_id) == "BLOCK")
+    [pushed] = [p for p in sandbox.sandbox.pusher.recent if p["tag"] == "106"]
+    assert "update_time" not in pushed["data"] and pushed["data"]["cancel_time"] == order.cancel_time
+    session.expire_all()
+    assert session.get(GateEntry, order.order_id).reason == "cancelled"
+
+
+def test_a_refund_the_buyer_cancelled_releases_the_order_by_push(make_worker, sandbox, session):
+    shop = sandbox.sandbox.shop
+    make_worker().run_once()
+    order = shop.create_order(n_skus=1)
+    refund = shop.apply_refund(order.order_id)
+    assert wait_until(lambda: verdict(session, order.order_id) == "HOLD")
+    shop.advance_clock(30)
+    shop.close_refund(refund.aftersale_id)  # 207: after-sale 28, refund_status stays 1
+    assert (refund.status, refund.refund_status) == (28, 1)
+    assert wait_until(lambda: verdict(session, order.order_id) == "PASS")
