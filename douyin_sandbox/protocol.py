@@ -134,7 +134,7 @@ def check_call(call: RawCall, *, app_key: str, app_secret: str, now: float, skew
         raise GatewayError(40003, "isv.signature-invalid", "不支持的 sign_method") from None
     try:
         params = json.loads(call.param_json)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested thousands deep: refused like any bad JSON
         raise GatewayError.invalid("param_json", "param_json 不是合法的 JSON") from None
     if not isinstance(params, dict):
         raise GatewayError.invalid("param_json", "param_json 必须是 JSON 对象")

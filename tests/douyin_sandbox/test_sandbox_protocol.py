@@ -197,3 +197,10 @@ def test_oversized_or_non_utf8_bodies_get_an_envelope(web):
     )
     big = b'{"x":"' + b"a" * (1024 * 1024 + 10) + b'"}'
     assert web.post("/token/create", data=big).get_json()["sub_code"] == "isv.parameter-invalid:param_json"
+
+
+def test_a_deeply_nested_param_json_gets_an_envelope(web, sandbox_config):
+    answer = post(web, sandbox_config, "token.create", "[" * 5000 + "]" * 5000)
+    assert (answer["code"], answer["sub_code"]) == (40004, "isv.parameter-invalid:param_json")
+    control = web.post("/sandbox/orders", data=b"[" * 5000, content_type="application/json")
+    assert control.status_code == 400
