@@ -7,7 +7,7 @@ import socket
 
 import httpx
 import pytest
-from fuzzkit import dumps, fuzz, row_counts, scan_items
+from fuzzkit import HOSTILE_ERRORS, dumps, fuzz, hostile, row_counts, scan_items
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +30,23 @@ def test_generated_scans_over_real_http(http, engine, stations, backend, body):
     if response.status_code != 200:
         assert response.json()["error"]
         assert row_counts(engine) == before
+
+
+@fuzz(0.25)
+@given(
+    example=hostile(scan_items(offline=False)), url=st.sampled_from(["/api/v1/scans", "/api/v1/heartbeat"])
+)
+def test_hostile_json_over_real_http(http, engine, stations, example, url):
+    """Deep nesting and its cousins through waitress: a 400 with the reason, the server unharmed."""
+    kind, raw = example
+    _station_id, headers = stations["bench-a"]
+    before = row_counts(engine)
+    response = http.post(url, content=raw, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"] in HOSTILE_ERRORS[kind], response.text[
+        :300
+    ]
+    assert row_counts(engine) == before
+    assert http.get("/healthz").status_code == 200
 
 
 def raw_exchange(port: int, data: bytes) -> bytes:
