@@ -148,7 +148,7 @@ def funnel(
         for order_id, when in session.execute(
             select(AfterSale.order_id, func.min(AfterSale.update_time))
             .where(
-                AfterSale.aftersale_status == 12,
+                AfterSale.refund_succeeded,
                 AfterSale.update_time >= int(start.timestamp()),
                 AfterSale.update_time < int(end.timestamp()),
             )

@@ -6,6 +6,7 @@ Values are the platform's own numbers (see the protocol reference, sections 4 to
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Protocol
 
 
 class OrderStatus(IntEnum):
@@ -100,7 +101,9 @@ AFTERSALE_TYPE_DESC: dict[int, str] = {
 }
 
 PENDING_AFTERSALE_STATUSES = frozenset({6, 7, 8, 11})
-CLOSED_AFTERSALE_STATUSES = frozenset({27, 28, 29})
+CLOSED_AFTERSALE_STATUSES = frozenset(
+    {AfterSaleStatus.REFUSED_ONCE, AfterSaleStatus.FAILED, AfterSaleStatus.REFUSED_TWICE}
+)
 
 
 class RefundStatus(IntEnum):
@@ -109,6 +112,63 @@ class RefundStatus(IntEnum):
     SUCCEEDED = 3  # 退款成功
     FAILED = 4  # 退款失败
     RECOVERED = 5  # 追缴成功
+
+
+# Only these after-sales are refunds; exchanges, price protection, re-shipping and repairs are not.
+REFUND_TYPES = frozenset(
+    {
+        AfterSaleType.RETURN_AND_REFUND,
+        AfterSaleType.REFUND_AFTER_SHIPMENT,
+        AfterSaleType.REFUND_BEFORE_SHIPMENT,
+    }
+)
+
+
+class RefundState(StrEnum):
+    """Where one after-sale stands as a refund (None from `refund_state`: no refund stands)."""
+
+    SUCCEEDED = "succeeded"  # the money went back: 售后成功 or 退款成功
+    PENDING = "pending"  # asked for, not final
+
+
+class AfterSaleLike(Protocol):
+    """Anything carrying an after-sale's three codes: the model, a Core row, decision facts."""
+
+    aftersale_type: int
+    aftersale_status: int
+    refund_status: int | None
+
+
+def refund_state(after_sale: AfterSaleLike) -> RefundState | None:
+    """The one rule for "is this after-sale a refund, and did it succeed?".
+
+    A refund type (0, 1, 2) whose after-sale succeeded (12) or whose money went back
+    (refund_status 3) SUCCEEDED; one closed without money back (27/28/29, or refund_status 4)
+    stands no longer (None); any other refund is PENDING. Not a refund type: None.
+    The SQL twin is `server.models.AfterSale.refund_succeeded`."""
+    if after_sale.aftersale_type not in REFUND_TYPES:
+        return None
+    if (
+        after_sale.aftersale_status == AfterSaleStatus.SUCCEEDED
+        or after_sale.refund_status == RefundStatus.SUCCEEDED
+    ):
+        return RefundState.SUCCEEDED
+    if (
+        after_sale.aftersale_status in CLOSED_AFTERSALE_STATUSES
+        or after_sale.refund_status == RefundStatus.FAILED
+    ):
+        return None
+    return RefundState.PENDING
+
+
+def refund_succeeded(after_sale: AfterSaleLike) -> bool:
+    """This after-sale is a refund that succeeded (see `refund_state`)."""
+    return refund_state(after_sale) is RefundState.SUCCEEDED
+
+
+def refund_pending(after_sale: AfterSaleLike) -> bool:
+    """This after-sale is a refund asked for and not final (see `refund_state`)."""
+    return refund_state(after_sale) is RefundState.PENDING
 
 
 class PushTag(StrEnum):

@@ -23,15 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from server.douyin.enums import AfterSaleType, refund_succeeded
 from server.incidents import robots
 from server.models import AfterSale, Order, Scan, Shop, Station, utcnow
 from server.models.incidents import Incident, IncidentEvent
 
 log = logging.getLogger(__name__)
 
-REFUND_TYPES = frozenset({0, 1, 2})
-REFUND_BEFORE_SHIPMENT = 2  # 未发货仅退款
-SUCCEEDED, REFUND_PAID = 12, 3
 SHIPPED_STATUSES = frozenset({3, 101, 5})
 SHIPPED_MAIN = frozenset({22, 39})  # refunds completed after shipment / receipt
 REFUNDED_BEFORE_SHIPMENT_MAIN = 21
@@ -54,12 +52,7 @@ def shipped_on_douyin(order: Order) -> bool:
 
 
 def refund_successes(order: Order) -> list[AfterSale]:
-    return [
-        a
-        for a in order.after_sales
-        if a.aftersale_type in REFUND_TYPES
-        and (a.aftersale_status == SUCCEEDED or a.refund_status == REFUND_PAID)
-    ]
+    return [a for a in order.after_sales if refund_succeeded(a)]
 
 
 def left_at(order: Order, first_pass: Scan | None) -> int | None:
@@ -74,7 +67,8 @@ def qualifying_refunds(order: Order, first_pass: Scan | None) -> list[AfterSale]
     found = [
         a
         for a in refund_successes(order)
-        if a.aftersale_type == REFUND_BEFORE_SHIPMENT or (a.apply_time and left and a.apply_time <= left)
+        if a.aftersale_type == AfterSaleType.REFUND_BEFORE_SHIPMENT
+        or (a.apply_time and left and a.apply_time <= left)
     ]
     return sorted(found, key=lambda a: (a.update_time or 0, a.aftersale_id))
 
@@ -105,9 +99,7 @@ def after_gate_change(session: Session, changes: Iterable, recomputed: Iterable 
 def _refund_stands(view) -> bool:
     """A cheap look at the gate's own view of an order: a refund succeeded on it."""
     return view.main_status == REFUNDED_BEFORE_SHIPMENT_MAIN or any(
-        a.aftersale_type in REFUND_TYPES
-        and (a.aftersale_status == SUCCEEDED or a.refund_status == REFUND_PAID)
-        for a in view.after_sales
+        refund_succeeded(a) for a in view.after_sales
     )
 
 

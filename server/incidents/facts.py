@@ -70,8 +70,7 @@ def _lags(session: Session, block_orders: set[str], start: datetime, end: dateti
                 select(AfterSale.order_id, func.min(AfterSale.update_time))
                 .where(
                     AfterSale.order_id.in_(chunk),
-                    AfterSale.aftersale_status == 12,
-                    AfterSale.aftersale_type.in_((0, 1, 2)),
+                    AfterSale.refund_succeeded,
                 )
                 .group_by(AfterSale.order_id)
             ).all()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from server.douyin.enums import refund_succeeded
 from server.incidents.ledger import LABELS as LEDGER_LABELS
 from server.incidents.templates import CHANNELS, DEFAULTS
 from server.incidents.workflow import (
@@ -117,7 +118,7 @@ def assemble(
                     f"买家申请退款（{kind}，售后单 {a.aftersale_id}）",
                 )
             )
-        if a.aftersale_status == 12 or a.refund_status == 3:
+        if refund_succeeded(a):
             moments.append(
                 Moment(
                     from_unix(a.update_time),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, and_, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.douyin import enums
 from server.models.base import Base, DouyinId, utcnow
 
 
@@ -83,6 +85,22 @@ class AfterSale(Base):
     synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="after_sales")
+
+    @hybrid_property
+    def refund_succeeded(self) -> bool:
+        """A refund that succeeded: server.douyin.enums.refund_succeeded, and its SQL twin."""
+        return enums.refund_succeeded(self)
+
+    @refund_succeeded.inplace.expression
+    @classmethod
+    def _refund_succeeded_sql(cls):
+        return and_(
+            cls.aftersale_type.in_(sorted(enums.REFUND_TYPES)),
+            or_(
+                cls.aftersale_status == enums.AfterSaleStatus.SUCCEEDED,
+                cls.refund_status == enums.RefundStatus.SUCCEEDED,
+            ),
+        )
 
 
 class GateEntry(Base):
