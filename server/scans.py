@@ -50,6 +50,11 @@ RESOLVE = (
     .where(GateCode.code == bindparam("code"))
 )
 
+_scans = Scan.__table__
+SEEN = select(_scans.c.id).where(
+    _scans.c.station_id == bindparam("station_id"), _scans.c.scan_id == bindparam("scan_id")
+)
+
 
 @dataclass(frozen=True)
 class ScanRequest:
@@ -82,6 +87,7 @@ class Gate:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
+        self._seen = Prepared(engine, SEEN)
 
     def resolve(self, cursor, code: Code) -> dict | None:
         """The gate entry of the order a code belongs to now, or None."""
@@ -132,6 +138,10 @@ class Gate:
         code = classify(request.code)
         message = None
         if code.kind in LEAD_CODES:
+            # A lead code commits its own effects: a scan_id sent before must not run them again.
+            # (Other codes only read before the journal write, whose conflict check answers them.)
+            if self._seen.first(cursor, {"station_id": station.id, "scan_id": request.scan_id}):
+                return self._stored(station, request), True
             (decision, reason, message), entry = self.lead_code(station, request, code), None
         elif code.kind is CodeKind.DRILL:
             (decision, reason), entry = self.drill(code), None
@@ -180,8 +190,7 @@ class Gate:
             }
         scan_pk, exception_id = self.journal.write(row, exception)
         if scan_pk is None:  # this station sent this scan_id before: answer as we did then
-            with self._sessions() as session:
-                return stored_answer(session, station.id, request.scan_id), True
+            return self._stored(station, request), True
         if reason is Reason.DRILL:
             passed = request.station_decision in (None, Decision.BLOCK.value)
             with self._sessions() as session:
@@ -189,6 +198,10 @@ class Gate:
                 session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
         return wire_answer(row, exception_id, label, message), False
+
+    def _stored(self, station: StationRef, request: ScanRequest) -> dict:
+        with self._sessions() as session:
+            return stored_answer(session, station.id, request.scan_id)
 
 
 def wire_answer(row: dict, exception_id: int | None, label: dict | None, message: str | None = None) -> dict:

@@ -272,6 +272,30 @@ def test_a_lead_clears_a_blocked_scan_at_the_bench(client, auth, session):
     assert count(session, Scan) == 4 and count(session, ScanException) == 1
 
 
+def test_a_lead_code_sent_again_answers_as_before_and_does_nothing_again(client, auth, session):
+    """The duplicate check comes before a lead code's side effects: a badge scan signs in and
+    drops another lead's half-done clearing; the station resending that badge scan later must not."""
+    from server.models import BenchPending, Operator
+
+    session.add_all(
+        [Operator(name="王主管", badge="L001", is_lead=True), Operator(name="小李", badge="P001")]
+    )
+    session.commit()
+    order = make_order(session)
+    refund(session, order)
+    signed_in = scan(client, auth, "SG-OP-P001", scan_id="badge-1").json
+    assert signed_in["reason"] == "signed_in"
+    blocked = scan(client, auth, order.order_id, operator="P001").json
+    taken = scan(client, auth, f"SG-EX-{blocked['scan_id']}", operator="L001").json
+    assert taken["reason"] == "awaiting_resolution" and count(session, BenchPending) == 1
+    again = scan(client, auth, "SG-OP-P001", scan_id="badge-1").json
+    assert (again["decision"], again["reason"], again["scan_id"]) == ("PASS", "signed_in", "badge-1")
+    assert count(session, BenchPending) == 1  # the lead's clearing still stands
+    cleared = scan(client, auth, "SG-RS-misscan", operator="L001").json
+    assert cleared["reason"] == "exception_cleared"
+    assert count(session, Scan) == 4
+
+
 def test_an_admin_release_in_force_lets_a_blocked_order_pass(client, auth, session):
     from server.gatestate import current_version
     from server.ingest import assign_tracking
