@@ -198,6 +198,12 @@ class Bench:
         else:
             self.link.report(True)
             return _from_server(scan_id, code, result)
+        return self.decide_offline(scan_id, code, kind)
+
+    def decide_offline(self, scan_id: str, code: str, kind: CodeKind) -> Outcome:
+        """The station's own decision for a valid code, without the server: a lead code is queued,
+        a drill code BLOCKs, anything else is the replica's. The running path and recovery both
+        decide here, so a scan decides the same whether or not a crash came between."""
         if kind in _LEAD_KINDS:
             return decision.lead_code_offline(scan_id, code, self.replica.version)
         if kind is CodeKind.DRILL:
@@ -269,10 +275,8 @@ class Bench:
             code = classify(entry.code)
             if not code.valid:
                 outcome = decision.invalid_code(entry.scan_id, entry.code)
-            elif code.kind in _LEAD_KINDS:
-                outcome = decision.lead_code_offline(entry.scan_id, entry.code, self.replica.version)
             else:
-                outcome = self.replica.decide(entry.scan_id, entry.code)
+                outcome = self.decide_offline(entry.scan_id, entry.code, code.kind)
             self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
         if undecided:
             log.warning("recovered %d scans left undecided by the previous run", len(undecided))
