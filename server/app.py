@@ -7,8 +7,7 @@ import logging
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from server import api, console, db, errors, health, webhooks
-from server.console import clearing
+from server import api, clearing, console, db, errors, health, webhooks
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
 from server.stations import StationAuth

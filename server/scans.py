@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import drills
+from server.clearing import BenchAnswer, override_refusal
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
@@ -24,9 +25,9 @@ from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
 from shipgate.wire import Decision, Reason, message_for
 
-# What a lead's code scanned at a bench does (server.console.clearing.handle_bench_code):
-# (session, station, operator badge, code) -> {"decision", "reason", "message", ...}; the caller commits.
-BenchCodes = Callable[[Session, StationRef, str | None, Code], dict]
+# What a lead's code scanned at a bench does (server.clearing.handle_bench_code):
+# (session, station, operator badge, code) -> BenchAnswer; the caller commits.
+BenchCodes = Callable[[Session, StationRef, str | None, Code], BenchAnswer]
 # An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
 OverrideLookup = Callable[[Session, str], object]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
@@ -105,12 +106,12 @@ class Gate:
                     entry = self.resolve(cursor, code)
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
-        decision = Decision(entry["decision"])
-        if decision is Decision.BLOCK and self.overrides is not None:
+        decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
+        if self.overrides is not None and override_refusal(decision, reason) is None:
             with self._sessions() as session:
                 if self.overrides(session, entry["order_id"]):
                     return Decision.PASS, Reason.OVERRIDE, entry
-        return decision, Reason(entry["reason"]), entry
+        return decision, reason, entry
 
     def drill(self, code: Code) -> tuple[Decision, Reason]:
         """A drill code we printed BLOCKs (and touches nothing else); any other SG-DR code HOLDs."""
@@ -128,10 +129,7 @@ class Gate:
         with self._sessions() as session:
             answer = self.bench_codes(session, station, request.operator, code)
             session.commit()
-        reason = Reason(answer["reason"])
-        if reason is Reason.CLEAR:
-            reason = Reason.EXCEPTION_CLEARED
-        return Decision(answer["decision"]), reason, answer["message"]
+        return answer.decision, answer.reason, answer.message
 
     def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[dict, bool]:
         """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate)."""

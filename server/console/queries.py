@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from server.console.clearing import override_in_force
+from server.clearing import override_in_force
 from server.handover import courier_of
 from server.models import (
     AuditLog,
