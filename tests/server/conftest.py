@@ -182,8 +182,8 @@ SCANNED_AT = "2026-11-26T09:00:00+08:00"
 def station_scan(client, auth):
     """Scan a code at bench-1 through the station API; returns the answer."""
 
-    def scan(code: str, operator: str | None = "P001") -> dict:
-        body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": SCANNED_AT, "operator": operator}
+    def scan(code: str, operator: str | None = "P001", at: str = SCANNED_AT) -> dict:
+        body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": at, "operator": operator}
         response = client.post("/api/v1/scans", json=body, headers=auth)
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.json
