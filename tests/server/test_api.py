@@ -67,8 +67,23 @@ def test_partial_refund_holds_and_names_the_sku(client, auth, session):
     refund(session, order, sku_order_id=order.skus[1].sku_order_id)
     answer = scan(client, auth, order.order_id).json
     assert (answer["decision"], answer["reason"]) == ("HOLD", "partial_refund")
-    assert answer["sku_order_ids"] == [order.skus[1].sku_order_id]
+    assert answer["sku_order_ids_out"] == [order.skus[1].sku_order_id]
     assert order.skus[1].sku_order_id in answer["message"]
+
+
+def test_every_answer_follows_the_typed_contract_the_station_parses(client, auth, session):
+    from shipgate.wire import BatchAnswer, GateFeed, HeartbeatReply, ScanAnswer
+
+    order = make_order(session, skus=2, tracking_no="SF1234567890123")
+    refund(session, order, sku_order_id=order.skus[0].sku_order_id)
+    answer = ScanAnswer.from_json(scan(client, auth, order.order_id).json)
+    assert answer.sku_order_ids_out == (order.skus[0].sku_order_id,) and answer.exception_id is not None
+    offline = {"scan_id": "off-1", "code": "junk!", "scanned_at": NOW, "station_decision": "HOLD",
+               "station_reason": "disk_full"}  # fmt: skip
+    batch = client.post("/api/v1/scans/batch", json={"scans": [offline]}, headers=auth).json
+    assert BatchAnswer.from_json(batch).results[0].station_reason == "disk_full"
+    assert GateFeed.from_json(client.get("/api/v1/gate?since=0", headers=auth).json).entries
+    assert HeartbeatReply.from_json(client.post("/api/v1/heartbeat", json={}, headers=auth).json).ok
 
 
 def test_unknown_order_and_garbage_hold_never_pass(client, auth, session):

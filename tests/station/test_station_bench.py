@@ -21,8 +21,8 @@ from shipgate.wire import Decision
 from station.decision import Source
 from station.display import PlainDisplay
 from station.scanner import ScannerState
-from station.service import heartbeat_payload
 from station.slips import CHINESE_ON, RED_OFF, RED_ON
+from station.status import heartbeat_payload
 
 CUT = b"\x1dV"
 
