@@ -8,8 +8,9 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, gatestate
 from server.console.cli import user
+from server.incidents import detect
 from server.settings import Settings, SettingsError
 
 log = logging.getLogger("shipgate")
@@ -36,6 +37,7 @@ class Context:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.resolved_database_url)
             db.upgrade(self._engine)
+            detect.install(gatestate.HOOKS)  # incident detection after every gate recompute
         return self._engine
 
     def session(self) -> Session:

@@ -7,10 +7,11 @@ or any refund applied before the PASS or the shipment, or main status 21 (发货
 buyer who asks for a refund after receiving the parcel is an ordinary return, not an incident.
 
 One incident per order, ever: the unique order_id, and an insert in its own savepoint that
-quietly loses a race with another process. Detection runs inside the gate's transaction
-(`after_gate_change`, called by server.gatestate.recompute_many) and must never break it:
-everything happens in a savepoint, and any error is logged and swallowed. It only writes rows
-(the incident, its first event, robot messages in the outbox); nothing is sent from here.
+quietly loses a race with another process. Detection runs inside the gate's transaction as a
+gate hook (`after_gate_change`, installed by the composition roots, see `install`): the gate runs
+it in a savepoint, and a failure is logged and counted in /metrics, never breaking the
+recompute. It only writes rows (the incident, its first event, robot messages in the outbox);
+nothing is sent from here.
 """
 
 from __future__ import annotations
@@ -84,16 +85,16 @@ def after_gate_change(session: Session, changes: Iterable, recomputed: Iterable 
     order view, previous (decision, reason), new verdict) and the views of every order it
     recomputed. Unchanged orders matter: a poll can bring an order's refunded main status first,
     making it BLOCK, and its after-sale a moment later, which changes no verdict. Opens the
-    incidents due and completes ones opened before their after-sale came; never raises."""
+    incidents due and completes ones opened before their after-sale came."""
     views = {v.order_id: v for v in (list(recomputed) or [c.order for c in changes]) if _refund_stands(v)}
     if not views:
         return []
-    try:
-        with session.begin_nested():
-            return _open_for(session, views)
-    except Exception:  # detection must never break the sync, a push or a scan
-        log.exception("incident detection failed for orders %s", sorted(views)[:20])
-        return []
+    return _open_for(session, views)
+
+
+def install(hooks) -> None:
+    """Make incident detection a hook of the gate (server.gatestate.GateHooks)."""
+    hooks.install("incidents", after_gate_change)
 
 
 def _refund_stands(view) -> bool:
