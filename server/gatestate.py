@@ -1,6 +1,6 @@
 """Keep each order's gate entry in step with what we know, in the caller's transaction.
 
-Call `recompute(session, order_id)` after any change to an order, its sku orders, its
+Call `recompute_many(session, order_ids)` after any change to an order, its sku orders, its
 after-sales or its waybills. The entry's version is bumped only when what a replica
 would see changes, so the replica feed carries no empty churn.
 
@@ -170,11 +170,6 @@ class GateHooks:
 
 # The process's hooks; the composition roots (server.app.create_app, the CLI) install them.
 HOOKS = GateHooks()
-
-
-def recompute(session: Session, order_id: str) -> None:
-    """Bring one order's gate entry up to date (see recompute_many)."""
-    recompute_many(session, [order_id])
 
 
 def recompute_many(session: Session, order_ids, *, hooks: GateHooks | None = None) -> list[GateChange]:

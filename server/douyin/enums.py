@@ -19,20 +19,6 @@ class OrderStatus(IntEnum):
     COMPLETED = 5  # 已完成
 
 
-class MainStatus(IntEnum):
-    PENDING = 1
-    PAID = 105
-    PARTLY_PAID = 103  # 部分支付
-    AWAITING_SHIPMENT = 2
-    PARTLY_SHIPPED = 101
-    SHIPPED = 3
-    CANCELLED = 4
-    COMPLETED = 5
-    REFUNDED_BEFORE_SHIPMENT = 21  # 发货前退款完结
-    REFUNDED_AFTER_SHIPMENT = 22  # 发货后退款完结
-    REFUNDED_AFTER_RECEIPT = 39  # 收货后退款完结
-
-
 ORDER_STATUS_DESC: dict[int, str] = {
     1: "待确认/待支付",
     105: "已支付",
@@ -166,11 +152,6 @@ def refund_succeeded(after_sale: AfterSaleLike) -> bool:
     return refund_state(after_sale) is RefundState.SUCCEEDED
 
 
-def refund_pending(after_sale: AfterSaleLike) -> bool:
-    """This after-sale is a refund asked for and not final (see `refund_state`)."""
-    return refund_state(after_sale) is RefundState.PENDING
-
-
 class PushTag(StrEnum):
     VERIFY = "0"
     TRADE_CREATE = "100"
@@ -190,7 +171,3 @@ class PushTag(StrEnum):
     REFUND_SUCCESS = "206"
     REFUND_CLOSED = "207"
     REFUND_MODIFIED = "208"
-
-
-REFUND_TAGS = frozenset(t for t in PushTag if t.value.startswith("2"))
-TRADE_TAGS = frozenset(t for t in PushTag if t.value.startswith("1"))

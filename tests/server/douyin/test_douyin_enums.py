@@ -16,7 +16,6 @@ from server.douyin.enums import (
     AfterSaleType,
     RefundState,
     RefundStatus,
-    refund_pending,
     refund_state,
     refund_succeeded,
 )
@@ -47,7 +46,6 @@ def test_the_rule_case_by_case():
             expected = RefundState.PENDING
         assert state is expected, (kind, status, money)
         assert refund_succeeded(facts_of(kind, status, money)) is (expected is RefundState.SUCCEEDED)
-        assert refund_pending(facts_of(kind, status, money)) is (expected is RefundState.PENDING)
 
 
 def test_a_buyer_cancelled_refund_no_longer_stands():
