@@ -26,15 +26,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.douyin.enums import AfterSaleType, refund_succeeded
 from server.incidents import robots
+from server.incidents.workflow import State
 from server.models import AfterSale, Order, Scan, Shop, Station, utcnow
 from server.models.incidents import Incident, IncidentEvent
+from shipgate.wire import Decision, Reason, ScanMode
 
 log = logging.getLogger(__name__)
 
 SHIPPED_STATUSES = frozenset({3, 101, 5})
 SHIPPED_MAIN = frozenset({22, 39})  # refunds completed after shipment / receipt
 REFUNDED_BEFORE_SHIPMENT_MAIN = 21
-DRILL = "drill"
+DRILL = Reason.DRILL
 CHUNK = 500
 
 
@@ -154,11 +156,13 @@ def _open_for(session: Session, views: dict) -> list[Incident]:
 def caught_in_building(session: Session, order: Order, first_pass: Scan | None) -> bool:
     """A near miss, not an incident: packed (a bench PASS) but not handed to a courier yet, not
     shipped on Douyin, in a warehouse whose handover station will block it (交接拦截)."""
-    if first_pass is None or first_pass.mode != "bench" or shipped_on_douyin(order):
+    if first_pass is None or first_pass.mode != ScanMode.BENCH or shipped_on_douyin(order):
         return False
     handed_over = session.scalar(
         select(Scan.id)
-        .where(Scan.order_id == order.order_id, Scan.mode == "handover", Scan.decision == "PASS")
+        .where(
+            Scan.order_id == order.order_id, Scan.mode == ScanMode.HANDOVER, Scan.decision == Decision.PASS
+        )
         .limit(1)
     )
     if handed_over is not None:
@@ -167,7 +171,7 @@ def caught_in_building(session: Session, order: Order, first_pass: Scan | None) 
         select(Station.id)
         .where(
             Station.warehouse_id == first_pass.warehouse_id,
-            Station.mode == "handover",
+            Station.mode == ScanMode.HANDOVER,
             Station.revoked_at.is_(None),
         )
         .limit(1)
@@ -183,7 +187,7 @@ def first_passes(session: Session, order_ids: list[str]) -> dict[str, Scan]:
             select(Scan)
             .where(
                 Scan.order_id.in_(order_ids[start : start + CHUNK]),
-                Scan.decision == "PASS",
+                Scan.decision == Decision.PASS,
                 Scan.reason != DRILL,
             )
             .order_by(Scan.scanned_at, Scan.id)
@@ -232,7 +236,7 @@ def build(session: Session, order: Order, first_pass: Scan | None, trigger: str,
         shipped_at=_at(order.ship_time),
         race_window_s=int((passed - succeeded).total_seconds()) if passed and succeeded else None,
         detected_at=now,
-        state="open",
+        state=State.OPEN,
         goods_value=goods_value(goods, refund_amount, order.pay_amount),
     )
 
@@ -282,7 +286,7 @@ def _insert(session: Session, incident: Incident) -> Incident | None:
         return None
     detail = {"trigger": incident.trigger, "race_window_s": incident.race_window_s}
     session.add(IncidentEvent(incident_id=incident.id, at=incident.detected_at, actor="system", kind="detected",
-                              to_state="open", detail=detail))  # fmt: skip
+                              to_state=State.OPEN, detail=detail))  # fmt: skip
     try:
         with session.begin_nested():
             robots.enqueue_incident(session, incident)
@@ -331,7 +335,7 @@ def open_for_offline_pass(session: Session, order_id: str, scan: Scan | int) -> 
 
 def _open_offline(session: Session, order_id: str, scan: Scan | int) -> Incident | None:
     scan = scan if isinstance(scan, Scan) else session.get(Scan, scan)
-    if scan is None or scan.reason == DRILL or "PASS" not in (scan.station_decision, scan.decision):
+    if scan is None or scan.reason == DRILL or Decision.PASS not in (scan.station_decision, scan.decision):
         return None
     found = session.scalar(select(Incident).where(Incident.order_id == order_id))
     if found is not None:

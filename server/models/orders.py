@@ -13,7 +13,8 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.douyin import enums
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import Base, DouyinId, EnumText, utcnow
+from shipgate.wire import Decision, Reason
 
 
 class Order(Base):
@@ -111,8 +112,8 @@ class GateEntry(Base):
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
     shop_id: Mapped[str] = mapped_column(String(20), index=True)
-    decision: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(EnumText(Decision, 8))
+    reason: Mapped[Reason] = mapped_column(EnumText(Reason, 32))
     sku_out: Mapped[list] = mapped_column(default=list)
     codes: Mapped[list] = mapped_column(default=list)
     label: Mapped[dict | None]  # what a PASS prints: current waybill and goods, or None

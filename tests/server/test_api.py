@@ -334,3 +334,37 @@ def test_an_admin_release_in_force_lets_a_blocked_order_pass(client, auth, sessi
     assign_tracking(session, order.order_id, "SF1234567890777")  # Douyin changes the order again
     session.commit()
     assert scan(client, auth, order.order_id).json["decision"] == "BLOCK"  # the release lapsed
+
+
+def test_state_columns_read_back_as_enums_and_refuse_other_values(client, auth, session):
+    import pytest as _pytest
+    from sqlalchemy.exc import StatementError
+
+    from server.models import ExceptionStatus, GateEntry
+    from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source
+
+    order = make_order(session)
+    refund(session, order)
+    scan(client, auth, order.order_id, scan_id="e-1")
+    offline = {"scan_id": "e-2", "code": "junk!", "scanned_at": NOW, "station_decision": "HOLD",
+               "station_reason": "journal_error"}  # fmt: skip
+    client.post("/api/v1/scans/batch", json={"scans": [offline]}, headers=auth)
+    session.expire_all()
+    online = session.scalar(select(Scan).where(Scan.scan_id == "e-1"))
+    assert (online.decision, online.reason, online.mode, online.source) == (
+        Decision.BLOCK, Reason.REFUNDED, ScanMode.BENCH, Source.ONLINE,
+    )  # fmt: skip
+    assert all(
+        isinstance(v, type(e)) for v, e in [(online.decision, Decision.BLOCK), (online.mode, ScanMode.BENCH)]
+    )
+    uploaded = session.scalar(select(Scan).where(Scan.scan_id == "e-2"))
+    assert uploaded.station_reason is LocalReason.JOURNAL_ERROR and uploaded.source is Source.OFFLINE
+    assert (
+        session.scalar(select(ScanException).where(ScanException.scan_id == "e-1")).status
+        is ExceptionStatus.OPEN
+    )
+    assert session.get(GateEntry, order.order_id).decision is Decision.BLOCK
+    online.decision = "MAYBE"
+    with _pytest.raises(StatementError):
+        session.commit()
+    session.rollback()
