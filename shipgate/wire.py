@@ -47,6 +47,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shipgate.wirecheck import (
+    WireError,
+    boolean,
+    expect_fields,
+    integer,
+    json_object,
+    number,
+    order_id,
+    parse_time,
+    strings,
+    text,
+    where_of,
+)
+
+__all__ = ["WireError", "expect_fields", "parse_time"]  # re-exported: shipgate.wirecheck
+
 API_PREFIX = "/api/v1"
 BATCH_LIMIT = 500
 SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -167,84 +183,6 @@ class Verdict:
 # --- the bodies -----------------------------------------------------------------------------------
 
 
-class WireError(ValueError):
-    """A body that does not follow the contract: `field` says where ("scans[3].code"), `message`
-    why (zh-CN), `error` the machine code of the 4xx answer."""
-
-    def __init__(self, field: str, message: str, error: str = "invalid_field"):
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field, self.message, self.error = field, message, error
-
-
-def _where(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _object(data: Any, where: str) -> dict:
-    if not isinstance(data, dict):
-        raise WireError(where, f"{where or '请求'} 必须是 JSON 对象")
-    return data
-
-
-def expect_fields(data: dict, *, required=frozenset(), optional=frozenset(), where: str = "") -> None:
-    """Refuse unknown fields and missing ones, each by name."""
-    unknown = sorted(set(data) - set(required) - set(optional))
-    if unknown:
-        name = _where(where, unknown[0])
-        raise WireError(name, f"未知字段：{name}", "unknown_field")
-    missing = sorted(set(required) - set(data))
-    if missing:
-        name = _where(where, missing[0])
-        raise WireError(name, f"缺少字段：{name}", "missing_field")
-
-
-def clean_text(value: object) -> bool:
-    """A string a database can store: no NUL, no lone surrogate."""
-    if not isinstance(value, str) or "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _text(value: Any, name: str, *, limit: int, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not clean_text(value) or len(value) > limit:
-        raise WireError(name, f"{name} 必须是不超过 {limit} 个字符的字符串（不含 NUL）")
-    return value
-
-
-def _integer(value: Any, name: str, *, optional: bool = False, minimum: int | None = 0) -> int | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
-        raise WireError(name, f"{name} 必须是非负整数")
-    return value
-
-
-def _number(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise WireError(name, f"{name} 必须是数字")
-    return value
-
-
-def _boolean(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise WireError(name, f"{name} 必须是 true 或 false")
-    return value
-
-
-def _strings(value: Any, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise WireError(name, f"{name} 必须是字符串数组")
-    return tuple(value)
-
-
 def _enum(kind, value: Any, name: str, choices: str | None = None):
     try:
         return kind(value)
@@ -260,29 +198,6 @@ def _reason_of_station(value: Any, name: str) -> Reason | LocalReason:
         except ValueError:
             pass
     raise WireError(name, f"{name} 未知：{str(value)[:32]}")
-
-
-def parse_time(value: Any, name: str) -> datetime:
-    """An ISO 8601 time with its zone ("Z" allowed), in a plausible year."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise WireError(name, f"{name} 必须是 ISO 8601 时间字符串")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise WireError(name, f"{name} 不是有效的 ISO 8601 时间") from exc
-    if parsed.tzinfo is None:
-        raise WireError(name, f"{name} 必须带时区")
-    if not 2000 <= parsed.year <= 2999:
-        raise WireError(name, f"{name} 的年份不合理")
-    return parsed
-
-
-def _order_id(value: Any, name: str, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise WireError(name, f"{name} 必须是字符串")
-    return value
 
 
 @dataclass(frozen=True)
@@ -318,7 +233,7 @@ class ScanRequest:
 
     @classmethod
     def from_json(cls, data: Any, *, offline: bool, where: str = "") -> ScanRequest:
-        item = _object(data, where)
+        item = json_object(data, where)
         required = {"scan_id", "code", "scanned_at"}
         optional = {"operator", "mode"}
         if offline:
@@ -327,7 +242,7 @@ class ScanRequest:
         expect_fields(item, required=required, optional=optional, where=where)
         scan_id = item["scan_id"]
         if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
-            name = _where(where, "scan_id")
+            name = where_of(where, "scan_id")
             raise WireError(name, f"{name} 必须是 1–64 位字母、数字或 _.:-")
         station = {}
         if offline:
@@ -335,23 +250,25 @@ class ScanRequest:
                 "station_decision": _enum(
                     Decision,
                     item["station_decision"],
-                    _where(where, "station_decision"),
+                    where_of(where, "station_decision"),
                     "PASS、BLOCK 或 HOLD",
                 ),
-                "station_reason": _reason_of_station(item["station_reason"], _where(where, "station_reason")),
-                "station_gate_version": _integer(
-                    item.get("station_gate_version"), _where(where, "station_gate_version"), optional=True
+                "station_reason": _reason_of_station(
+                    item["station_reason"], where_of(where, "station_reason")
+                ),
+                "station_gate_version": integer(
+                    item.get("station_gate_version"), where_of(where, "station_gate_version"), optional=True
                 ),
             }
         return cls(
             scan_id=scan_id,
-            code=_text(item["code"], _where(where, "code"), limit=MAX_CODE),
-            scanned_at=parse_time(item["scanned_at"], _where(where, "scanned_at")),
-            operator=_text(
-                item.get("operator"), _where(where, "operator"), limit=MAX_OPERATOR, optional=True
+            code=text(item["code"], where_of(where, "code"), limit=MAX_CODE),
+            scanned_at=parse_time(item["scanned_at"], where_of(where, "scanned_at")),
+            operator=text(
+                item.get("operator"), where_of(where, "operator"), limit=MAX_OPERATOR, optional=True
             ),
             mode=_enum(
-                ScanMode, item.get("mode", ScanMode.BENCH.value), _where(where, "mode"), "bench 或 handover"
+                ScanMode, item.get("mode", ScanMode.BENCH.value), where_of(where, "mode"), "bench 或 handover"
             ),
             **station,
         )
@@ -366,7 +283,7 @@ class BatchRequest:
 
     @classmethod
     def from_json(cls, data: Any) -> BatchRequest:
-        body = _object(data, "")
+        body = json_object(data, "")
         expect_fields(body, required={"scans"})
         items = body["scans"]
         if not isinstance(items, list) or not items:
@@ -395,12 +312,12 @@ class WaybillItem:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> WaybillItem:
-        item = _object(data, where)
+        item = json_object(data, where)
         return cls(
-            sku_order_id=_order_id(item.get("sku_order_id"), _where(where, "sku_order_id"), optional=False),
-            name=_text(item.get("name", ""), _where(where, "name"), limit=256),
-            code=_text(item.get("code"), _where(where, "code"), limit=64, optional=True),
-            num=_integer(item.get("num", 1), _where(where, "num")),
+            sku_order_id=order_id(item.get("sku_order_id"), where_of(where, "sku_order_id"), optional=False),
+            name=text(item.get("name", ""), where_of(where, "name"), limit=256),
+            code=text(item.get("code"), where_of(where, "code"), limit=64, optional=True),
+            num=integer(item.get("num", 1), where_of(where, "num")),
         )
 
 
@@ -433,16 +350,16 @@ class Waybill:
     def from_json(cls, data: Any, where: str = "waybill") -> Waybill | None:
         if data is None:
             return None
-        body = _object(data, where)
+        body = json_object(data, where)
         items = body.get("items") or []
         if not isinstance(items, list):
-            raise WireError(_where(where, "items"), f"{_where(where, 'items')} 必须是数组")
+            raise WireError(where_of(where, "items"), f"{where_of(where, 'items')} 必须是数组")
         return cls(
-            tracking_no=_text(body.get("tracking_no"), _where(where, "tracking_no"), limit=64),
-            company=_text(body.get("company") or "", _where(where, "company"), limit=64),
-            order_id=_order_id(body.get("order_id"), _where(where, "order_id")),
+            tracking_no=text(body.get("tracking_no"), where_of(where, "tracking_no"), limit=64),
+            company=text(body.get("company") or "", where_of(where, "company"), limit=64),
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id")),
             items=tuple(WaybillItem.from_json(i, f"{where}.items[{n}]") for n, i in enumerate(items)),
-            sort_code=_text(body.get("sort_code"), _where(where, "sort_code"), limit=32, optional=True),
+            sort_code=text(body.get("sort_code"), where_of(where, "sort_code"), limit=32, optional=True),
         )
 
 
@@ -477,18 +394,22 @@ class ScanAnswer:
 
     @classmethod
     def from_json(cls, data: Any, where: str = "") -> ScanAnswer:
-        body = _object(data, where)
+        body = json_object(data, where)
         return cls(
-            scan_id=_text(body.get("scan_id"), _where(where, "scan_id"), limit=64),
-            decision=_enum(Decision, body.get("decision"), _where(where, "decision"), "PASS、BLOCK 或 HOLD"),
-            reason=_enum(Reason, body.get("reason"), _where(where, "reason")),
-            message=_text(body.get("message", ""), _where(where, "message"), limit=500),
-            order_id=_order_id(body.get("order_id"), _where(where, "order_id")),
-            sku_order_ids_out=_strings(body.get("sku_order_ids_out", []), _where(where, "sku_order_ids_out")),
-            gate_version=_integer(body.get("gate_version"), _where(where, "gate_version")),
-            decided_at=parse_time(body.get("decided_at"), _where(where, "decided_at")),
-            exception_id=_integer(body.get("exception_id"), _where(where, "exception_id"), optional=True),
-            waybill=Waybill.from_json(body.get("waybill"), _where(where, "waybill")),
+            scan_id=text(body.get("scan_id"), where_of(where, "scan_id"), limit=64),
+            decision=_enum(
+                Decision, body.get("decision"), where_of(where, "decision"), "PASS、BLOCK 或 HOLD"
+            ),
+            reason=_enum(Reason, body.get("reason"), where_of(where, "reason")),
+            message=text(body.get("message", ""), where_of(where, "message"), limit=500),
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id")),
+            sku_order_ids_out=strings(
+                body.get("sku_order_ids_out", []), where_of(where, "sku_order_ids_out")
+            ),
+            gate_version=integer(body.get("gate_version"), where_of(where, "gate_version")),
+            decided_at=parse_time(body.get("decided_at"), where_of(where, "decided_at")),
+            exception_id=integer(body.get("exception_id"), where_of(where, "exception_id"), optional=True),
+            waybill=Waybill.from_json(body.get("waybill"), where_of(where, "waybill")),
         )
 
 
@@ -511,12 +432,14 @@ class BatchResult:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> BatchResult:
-        body = _object(data, where)
+        body = json_object(data, where)
         return cls(
             answer=ScanAnswer.from_json(body, where),
-            station_decision=_enum(Decision, body.get("station_decision"), _where(where, "station_decision")),
-            station_reason=_reason_of_station(body.get("station_reason"), _where(where, "station_reason")),
-            duplicate=_boolean(body.get("duplicate"), _where(where, "duplicate")),
+            station_decision=_enum(
+                Decision, body.get("station_decision"), where_of(where, "station_decision")
+            ),
+            station_reason=_reason_of_station(body.get("station_reason"), where_of(where, "station_reason")),
+            duplicate=boolean(body.get("duplicate"), where_of(where, "duplicate")),
         )
 
 
@@ -529,7 +452,7 @@ class BatchAnswer:
 
     @classmethod
     def from_json(cls, data: Any) -> BatchAnswer:
-        results = _object(data, "").get("results")
+        results = json_object(data, "").get("results")
         if not isinstance(results, list):
             raise WireError("results", "results 必须是数组")
         return cls(tuple(BatchResult.from_json(r, f"results[{i}]") for i, r in enumerate(results)))
@@ -558,14 +481,18 @@ class GateEntry:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> GateEntry:
-        body = _object(data, where)
+        body = json_object(data, where)
         return cls(
-            order_id=_order_id(body.get("order_id"), _where(where, "order_id"), optional=False),
-            decision=_enum(Decision, body.get("decision"), _where(where, "decision"), "PASS、BLOCK 或 HOLD"),
-            reason=_enum(Reason, body.get("reason"), _where(where, "reason")),
-            sku_order_ids_out=_strings(body.get("sku_order_ids_out", []), _where(where, "sku_order_ids_out")),
-            codes=_strings(body.get("codes", []), _where(where, "codes")),
-            version=_integer(body.get("version"), _where(where, "version")),
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id"), optional=False),
+            decision=_enum(
+                Decision, body.get("decision"), where_of(where, "decision"), "PASS、BLOCK 或 HOLD"
+            ),
+            reason=_enum(Reason, body.get("reason"), where_of(where, "reason")),
+            sku_order_ids_out=strings(
+                body.get("sku_order_ids_out", []), where_of(where, "sku_order_ids_out")
+            ),
+            codes=strings(body.get("codes", []), where_of(where, "codes")),
+            version=integer(body.get("version"), where_of(where, "version")),
         )
 
 
@@ -586,15 +513,15 @@ class GateFeed:
 
     @classmethod
     def from_json(cls, data: Any) -> GateFeed:
-        body = _object(data, "")
+        body = json_object(data, "")
         entries = body.get("entries")
         if not isinstance(entries, list):
             raise WireError("entries", "entries 必须是数组")
         return cls(
-            version=_integer(body.get("version"), "version"),
+            version=integer(body.get("version"), "version"),
             entries=tuple(GateEntry.from_json(e, f"entries[{i}]") for i, e in enumerate(entries)),
-            next=_integer(body.get("next"), "next"),
-            more=_boolean(body.get("more"), "more"),
+            next=integer(body.get("next"), "next"),
+            more=boolean(body.get("more"), "more"),
         )
 
 
@@ -624,18 +551,18 @@ class Heartbeat:
 
     @classmethod
     def from_json(cls, data: Any) -> Heartbeat:
-        body = _object(data, "")
+        body = json_object(data, "")
         expect_fields(body, optional=set(cls.__dataclass_fields__))
         values: dict[str, Any] = {}
         for name, value in body.items():
             if name in cls._TEXT:
-                values[name] = _text(
+                values[name] = text(
                     value, name, limit=MAX_HEALTH_TEXT, optional=name in ("operator", "display")
                 )
             elif name in cls._INTEGERS:
-                values[name] = _integer(value, name, minimum=None)
+                values[name] = integer(value, name, minimum=None)
             else:
-                values[name] = _number(value, name)
+                values[name] = number(value, name)
         return cls(**values)
 
 
@@ -650,9 +577,9 @@ class HeartbeatReply:
 
     @classmethod
     def from_json(cls, data: Any) -> HeartbeatReply:
-        body = _object(data, "")
+        body = json_object(data, "")
         return cls(
-            ok=_boolean(body.get("ok"), "ok"),
+            ok=boolean(body.get("ok"), "ok"),
             server_time=parse_time(body.get("server_time"), "server_time"),
-            gate_version=_integer(body.get("gate_version"), "gate_version"),
+            gate_version=integer(body.get("gate_version"), "gate_version"),
         )
