@@ -16,18 +16,25 @@ from server.gatestate import current_version
 from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
 from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
-from server.scans import ScanRequest
-from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
+from shipgate import wire
+from shipgate.wire import (
+    BatchAnswer,
+    BatchRequest,
+    BatchResult,
+    Decision,
+    GateFeed,
+    Heartbeat,
+    HeartbeatReply,
+    ScanRequest,
+    Source,
+    WireError,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 CHINA = timezone(timedelta(hours=8), "CST")
-SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-MAX_CODE = 512
 FEED_LIMIT = 5000
 ASCII_DIGITS = re.compile(r"^[0-9]{1,18}$")
-# What a station may report having decided on its own (station.decision.LocalReason).
-LOCAL_REASONS = frozenset({"disk_full", "journal_error"})
 
 
 @bp.before_request
@@ -44,45 +51,41 @@ def require_station() -> None:
 @bp.post("/scans")
 def post_scan():
     """Decide one scan online."""
-    scan_request = parse_scan(json_body(), offline=False)
+    scan_request = parsed(ScanRequest.from_json, json_body(), offline=False)
     started = time.perf_counter()
     answer, _duplicate = current_app.extensions["shipgate.gate"].record(raw_cursor(), g.station, scan_request)
     SCAN_SECONDS.observe(time.perf_counter() - started)
-    SCANS.labels(answer["decision"], answer["reason"], "online").inc()
-    del answer["station_decision"], answer["station_reason"]
-    return jsonify(answer)
+    SCANS.labels(answer.decision.value, answer.reason.value, Source.ONLINE.value).inc()
+    return jsonify(answer.to_json())
 
 
 @bp.post("/scans/batch")
 def post_batch():
     """Store scans a station decided offline, each once, answering with the server's decision."""
-    body = json_body()
-    expect_fields(body, required={"scans"})
-    items = body["scans"]
-    if not isinstance(items, list) or not items:
-        raise InvalidField("scans 必须是非空数组")
-    if len(items) > BATCH_LIMIT:
-        raise InvalidField(f"一次最多上传 {BATCH_LIMIT} 条", error="batch_too_large")
-    requests = [parse_scan(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)]
+    batch = parsed(BatchRequest.from_json, json_body())
     gate, cursor = current_app.extensions["shipgate.gate"], raw_cursor()
     results = []
-    for scan_request in requests:
+    for scan_request in batch.scans:
         answer, duplicate = gate.record(cursor, g.station, scan_request)
         if not duplicate:
-            SCANS.labels(answer["decision"], answer["reason"], "offline").inc()
-        answer["duplicate"] = duplicate
-        results.append(answer)
-    open_incidents_for_offline_passes(requests, results)
-    return jsonify(results=results)
+            SCANS.labels(answer.decision.value, answer.reason.value, Source.OFFLINE.value).inc()
+        results.append(
+            BatchResult(answer, scan_request.station_decision, scan_request.station_reason, duplicate)
+        )
+    open_incidents_for_offline_passes(batch.scans, results)
+    return jsonify(BatchAnswer(tuple(results)).to_json())
 
 
-def open_incidents_for_offline_passes(requests: list[ScanRequest], results: list[dict]) -> None:
+def open_incidents_for_offline_passes(requests, results: list[BatchResult]) -> None:
     """A station that passed a parcel offline which the server says is refunded: it may have
     shipped. That is a shipped-after-refund incident, opened at once."""
     late = [
-        (r, a)
+        (r, a.answer)
         for r, a in zip(requests, results, strict=True)
-        if not a["duplicate"] and r.station_decision == "PASS" and a["decision"] == "BLOCK" and a["order_id"]
+        if not a.duplicate
+        and r.station_decision is Decision.PASS
+        and a.answer.decision is Decision.BLOCK
+        and a.answer.order_id
     ]
     if not late:
         return
@@ -91,7 +94,7 @@ def open_incidents_for_offline_passes(requests: list[ScanRequest], results: list
         scan = session.scalar(
             select(Scan).where(Scan.station_id == g.station.id, Scan.scan_id == scan_request.scan_id)
         )
-        detect.open_for_offline_pass(session, answer["order_id"], scan)
+        detect.open_for_offline_pass(session, answer.order_id, scan)
     session.commit()
 
 
@@ -111,22 +114,23 @@ def gate_feed():
     entries = session.scalars(query.order_by(GateEntry.version).limit(limit + 1)).all()
     more = len(entries) > limit
     entries = entries[:limit]
-    return jsonify(
+    feed = GateFeed(
         version=version,
-        entries=[
-            {
-                "order_id": e.order_id,
-                "decision": e.decision,
-                "reason": e.reason,
-                "sku_order_ids_out": list(e.sku_out),
-                "codes": list(e.codes),
-                "version": e.version,
-            }
+        entries=tuple(
+            wire.GateEntry(
+                e.order_id,
+                Decision(e.decision),
+                wire.Reason(e.reason),
+                tuple(e.sku_out),
+                tuple(e.codes),
+                e.version,
+            )
             for e in entries
-        ],
+        ),
         next=entries[-1].version if more else max(since, version),
         more=more,
     )
+    return jsonify(feed.to_json())
 
 
 @bp.get("/manifest")
@@ -161,36 +165,16 @@ def manifest():
     )
 
 
-HEARTBEAT_FIELDS = {
-    "software_version": str,
-    "replica_version": int,
-    "replica_age_s": (int, float, type(None)),
-    "scanner": str,
-    "printer": str,
-    "queue_depth": int,
-    "rss_bytes": int,
-    "mode": str,
-    "operator": (str, type(None)),
-    "display": (str, type(None)),
-}
-
-
 @bp.post("/heartbeat")
 def heartbeat():
     """Station health: stored on the station row for the floor view."""
-    body = json_body()
-    expect_fields(body, optional=set(HEARTBEAT_FIELDS))
-    for name, kinds in HEARTBEAT_FIELDS.items():
-        if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
-            raise InvalidField(f"{name} 类型不正确")
-        if isinstance(body.get(name), str) and (len(body[name]) > 200 or not clean_text(body[name])):
-            raise InvalidField(f"{name} 过长或含有无效字符")
+    beat = parsed(Heartbeat.from_json, json_body())
     session = get_session()
     station = session.get(Station, g.station.id)
-    station.health = body
+    station.health = beat.to_json()
     station.last_seen_at = utcnow()
     session.commit()
-    return jsonify(ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session))
+    return jsonify(HeartbeatReply(True, utcnow(), current_version(session)).to_json())
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -205,89 +189,12 @@ def json_body() -> dict:
         raise MalformedJson(exc.message, error=exc.error) from exc
 
 
-def clean_text(value: object) -> bool:
-    """A string a database can store: no NUL, no lone surrogate."""
-    if not isinstance(value, str) or "\x00" in value:
-        return False
+def parsed(parse, body, **options):
+    """A wire body parsed (shipgate.wire), its contract error refused as a specific 4xx."""
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def expect_fields(
-    body: dict, *, required: set[str] = frozenset(), optional: set[str] = frozenset(), where=""
-):
-    prefix = f"{where}." if where else ""
-    unknown = sorted(set(body) - required - optional)
-    if unknown:
-        raise InvalidField(f"未知字段：{prefix}{unknown[0]}", error="unknown_field")
-    missing = sorted(required - set(body))
-    if missing:
-        raise InvalidField(f"缺少字段：{prefix}{missing[0]}", error="missing_field")
-
-
-def parse_scan(item: object, *, offline: bool, where: str = "") -> ScanRequest:
-    prefix = f"{where}." if where else ""
-    if not isinstance(item, dict):
-        raise InvalidField(f"{where or '请求'} 必须是 JSON 对象")
-    required = {"scan_id", "code", "scanned_at"}
-    optional = {"operator", "mode"}
-    if offline:
-        required |= {"station_decision", "station_reason"}
-        optional |= {"station_gate_version"}
-    expect_fields(item, required=required, optional=optional, where=where)
-    scan_id, code = item["scan_id"], item["code"]
-    if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
-        raise InvalidField(f"{prefix}scan_id 必须是 1–64 位字母、数字或 _.:-")
-    if not clean_text(code) or len(code) > MAX_CODE:
-        raise InvalidField(f"{prefix}code 必须是不超过 {MAX_CODE} 个字符的字符串（不含 NUL）")
-    operator = item.get("operator")
-    if operator is not None and (not clean_text(operator) or len(operator) > 48):
-        raise InvalidField(f"{prefix}operator 必须是不超过 48 个字符的字符串")
-    mode = item.get("mode", ScanMode.BENCH.value)
-    if not isinstance(mode, str) or mode not in {m.value for m in ScanMode}:
-        raise InvalidField(f"{prefix}mode 必须是 bench 或 handover")
-    scanned_at = parse_time(item["scanned_at"], f"{prefix}scanned_at")
-    station_decision = station_reason = station_version = None
-    if offline:
-        station_decision, station_reason = item["station_decision"], item["station_reason"]
-        if not isinstance(station_decision, str) or station_decision not in {d.value for d in Decision}:
-            raise InvalidField(f"{prefix}station_decision 必须是 PASS、BLOCK 或 HOLD")
-        if not isinstance(station_reason, str) or (
-            station_reason not in {r.value for r in Reason} and station_reason not in LOCAL_REASONS
-        ):
-            raise InvalidField(f"{prefix}station_reason 未知：{str(station_reason)[:32]}")
-        station_version = item.get("station_gate_version")
-        if station_version is not None and (
-            not isinstance(station_version, int) or isinstance(station_version, bool) or station_version < 0
-        ):
-            raise InvalidField(f"{prefix}station_gate_version 必须是非负整数")
-    return ScanRequest(
-        scan_id=scan_id,
-        code=code,
-        scanned_at=scanned_at,
-        operator=operator,
-        mode=mode,
-        station_decision=station_decision,
-        station_reason=station_reason,
-        station_gate_version=station_version,
-    )
-
-
-def parse_time(value: object, name: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise InvalidField(f"{name} 必须是 ISO 8601 时间字符串")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidField(f"{name} 不是有效的 ISO 8601 时间") from exc
-    if parsed.tzinfo is None:
-        raise InvalidField(f"{name} 必须带时区")
-    if not 2000 <= parsed.year <= 2999:
-        raise InvalidField(f"{name} 的年份不合理")
-    return parsed
+        return parse(body, **options)
+    except WireError as exc:
+        raise InvalidField(exc.message, error=exc.error) from exc
 
 
 def int_arg(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:

@@ -7,8 +7,8 @@ import logging
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from server import api, console, db, errors, health, webhooks
-from server.console import clearing
+from server import api, clearing, console, db, errors, gatestate, health, webhooks
+from server.incidents import detect
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
 from server.stations import StationAuth
@@ -47,6 +47,7 @@ def create_app(
         live_lookup = DouyinLookup(
             app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
         )
+    detect.install(gatestate.HOOKS)  # incident detection runs after every gate recompute
     app.extensions["shipgate.gate"] = Gate(
         engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force
     )

@@ -8,9 +8,11 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, gatestate
 from server.console.cli import user
+from server.incidents import detect
 from server.settings import Settings, SettingsError
+from shipgate.wire import Decision
 
 log = logging.getLogger("shipgate")
 
@@ -36,6 +38,7 @@ class Context:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.resolved_database_url)
             db.upgrade(self._engine)
+            detect.install(gatestate.HOOKS)  # incident detection after every gate recompute
         return self._engine
 
     def session(self) -> Session:
@@ -277,7 +280,7 @@ def demo(host, port, sandbox_port, output, exit_after_shift) -> None:
     options = DemoOptions(host=host, port=port, sandbox_port=sandbox_port, output=Path(output),
                           exit_after_shift=exit_after_shift)  # fmt: skip
     shift = run(options)
-    blocked = sum(1 for _label, decision, _reason in shift.scans if decision == "BLOCK")
+    blocked = sum(1 for _label, decision, _reason in shift.scans if decision == Decision.BLOCK)
     click.echo(
         f"scans {len(shift.scans)}, blocked {blocked}, slips {len(shift.slips)}, incidents {shift.incidents}"
     )

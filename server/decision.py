@@ -18,14 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.douyin.enums import REFUNDED_MAIN_STATUSES, RefundState, refund_state
 from shipgate.wire import Decision, Reason, Verdict
 
-REFUND_TYPES = frozenset({0, 1, 2})
-REFUND_DONE_MAIN_STATUS = frozenset({21, 22, 39})
-AFTERSALE_SUCCESS = 12
-AFTERSALE_CLOSED = frozenset({27, 28, 29})
-REFUND_SUCCESS = 3
-REFUND_IN_PROGRESS = frozenset({1, 2})
 ORDER_CANCELLED = 4
 ORDER_UNPAID = frozenset({1})
 MAIN_UNPAID = frozenset({103})
@@ -48,19 +43,6 @@ class OrderFacts:
     after_sales: tuple[AfterSaleFacts, ...] = field(default=())
 
 
-def refund_state(after_sale: AfterSaleFacts) -> str | None:
-    """'refunded', 'pending' or None (no refund standing) for one after-sale."""
-    if after_sale.aftersale_type not in REFUND_TYPES:
-        return None
-    if after_sale.aftersale_status == AFTERSALE_SUCCESS or after_sale.refund_status == REFUND_SUCCESS:
-        return "refunded"
-    if after_sale.aftersale_status in AFTERSALE_CLOSED:
-        return None
-    if after_sale.refund_status == 4:  # 退款失败: money did not go back, nothing pending
-        return None
-    return "pending"
-
-
 def evaluate(order: OrderFacts) -> Verdict:
     skus = order.sku_order_ids or (order.order_id,)
     refunded: set[str] = set()
@@ -70,10 +52,10 @@ def evaluate(order: OrderFacts) -> Verdict:
         if state is None:
             continue
         targets = [after_sale.sku_order_id] if after_sale.sku_order_id in skus else list(skus)
-        (refunded if state == "refunded" else pending).update(targets)
+        (refunded if state is RefundState.SUCCEEDED else pending).update(targets)
     pending -= refunded
 
-    if order.main_status in REFUND_DONE_MAIN_STATUS or refunded.issuperset(skus):
+    if order.main_status in REFUNDED_MAIN_STATUSES or refunded.issuperset(skus):
         return Verdict(Decision.BLOCK, Reason.REFUNDED)
     if order.order_status == ORDER_CANCELLED:
         return Verdict(Decision.BLOCK, Reason.REFUNDED if refunded else Reason.CANCELLED)

@@ -202,15 +202,17 @@ class Demo:
             self.say(f"  小票 slip → {path}")
         return outcome
 
-    def wait_gate(self, order_id: str, decision: str, timeout: float = 15.0) -> float:
+    def wait_gate(
+        self, order_id: str, decision: str, reason: str | None = None, timeout: float = 15.0
+    ) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             with Session(self.engine) as session:
                 entry = session.get(GateEntry, order_id)
-                if entry is not None and entry.decision == decision:
+                if entry is not None and entry.decision == decision and reason in (None, entry.reason):
                     return time.monotonic() - started
             time.sleep(0.02)
-        raise TimeoutError(f"order {order_id} never became {decision}")
+        raise TimeoutError(f"order {order_id} never became {decision} {reason or ''}")
 
     def play(self) -> Shift:
         shop, say = self.shop, self.say
@@ -243,7 +245,7 @@ class Demo:
         shop.apply_refund(partial.order_id, sku_order_id=partial.skus[1].sku_order_id)
         refund = [a for a in shop.aftersales.values() if a.order_id == partial.order_id][-1]
         shop.succeed_refund(refund.aftersale_id)
-        self.wait_gate(partial.order_id, "HOLD")
+        self.wait_gate(partial.order_id, "HOLD", "partial_refund")  # not the refund_pending before it
         self.scan(partial.order_id, "\n部分退款 one of two items refunded: hold, take it out")
         self.scan("hello-world!", "\n无法识别 garbage on the scanner: hold")
 

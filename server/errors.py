@@ -32,10 +32,6 @@ class Unauthorized(ApiError):
     status, error, message = 401, "invalid_token", "工作站令牌无效"
 
 
-class TooLarge(ApiError):
-    status, error, message = 413, "body_too_large", "请求体过大"
-
-
 _HTTP_ERROR_NAMES = {
     400: ("bad_request", "请求无效"),
     404: ("not_found", "接口不存在"),

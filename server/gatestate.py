@@ -1,23 +1,31 @@
 """Keep each order's gate entry in step with what we know, in the caller's transaction.
 
-Call `recompute(session, order_id)` after any change to an order, its sku orders, its
+Call `recompute_many(session, order_ids)` after any change to an order, its sku orders, its
 after-sales or its waybills. The entry's version is bumped only when what a replica
 would see changes, so the replica feed carries no empty churn.
+
+After each recompute the gate runs its hooks (`GateHooks`: collaborators such as incident
+detection, installed by the composition roots, or passed per call): each in a savepoint, and a
+failing one is logged and counted in /metrics (shipgate_gate_hook_failures_total), never breaking
+the sync, push or scan that recomputed.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
-from server.incidents.detect import after_gate_change
+from server.metrics import GATE_HOOK_FAILURES
 from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill, utcnow
 from shipgate.wire import Verdict
 
 GATE_COUNTER = "gate"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -134,12 +142,37 @@ class GateChange:
     version: int = 0
 
 
-def recompute(session: Session, order_id: str) -> None:
-    """Bring one order's gate entry up to date (see recompute_many)."""
-    recompute_many(session, [order_id])
+# A hook: (session, the changes, the views of every order recomputed) -> anything; it may write
+# rows in the caller's transaction.
+GateHook = Callable[[Session, list[GateChange], list[OrderView]], object]
 
 
-def recompute_many(session: Session, order_ids) -> list[GateChange]:
+class GateHooks:
+    """What runs after every recompute, by name, in order of installation."""
+
+    def __init__(self, **hooks: GateHook) -> None:
+        self._hooks: dict[str, GateHook] = dict(hooks)
+
+    def install(self, name: str, hook: GateHook) -> None:
+        self._hooks[name] = hook
+
+    def run(self, session: Session, changes: list[GateChange], views: list[OrderView]) -> None:
+        for name, hook in list(self._hooks.items()):
+            try:
+                with session.begin_nested():
+                    hook(session, changes, views)
+            except Exception:  # a hook must never break the recompute that called it
+                GATE_HOOK_FAILURES.labels(name).inc()
+                log.exception(
+                    "gate hook %s failed for orders %s", name, sorted(v.order_id for v in views)[:20]
+                )
+
+
+# The process's hooks; the composition roots (server.app.create_app, the CLI) install them.
+HOOKS = GateHooks()
+
+
+def recompute_many(session: Session, order_ids, *, hooks: GateHooks | None = None) -> list[GateChange]:
     """Bring the gate entries of these orders up to date, in the caller's transaction. Entries
     whose verdict or codes changed get new versions, in order-id order; returns those changes."""
     session.flush()
@@ -174,7 +207,7 @@ def recompute_many(session: Session, order_ids) -> list[GateChange]:
         session.execute(_RELABEL, relabel)
     if changes:
         _write(session, changes, entries)
-    after_gate_change(session, changes, orders.values())
+    (HOOKS if hooks is None else hooks).run(session, changes, list(orders.values()))
     return changes
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.models import AfterSale, Order, Scan, Station, Waybill
 from shipgate.codes import classify
+from shipgate.wire import Decision, Reason, ScanMode
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ def manifest(session: Session, warehouse_id: int | None, start: datetime, end: d
         .join(Station, Station.id == Scan.station_id)
         .outerjoin(Waybill, and_(Waybill.tracking_no == Scan.code, Waybill.order_id == Scan.order_id))
         .where(
-            Scan.mode == "handover",
-            Scan.decision == "PASS",
+            Scan.mode == ScanMode.HANDOVER,
+            Scan.decision == Decision.PASS,
             Scan.received_at >= start,
             Scan.received_at < end,
         )
@@ -75,13 +76,13 @@ def manifest(session: Session, warehouse_id: int | None, start: datetime, end: d
 def not_handed_over(session: Session, warehouse_id: int | None, start: datetime, end: datetime) -> list[Scan]:
     """Parcels packed (bench PASS) between start and end that no handover station has passed since."""
     handed = select(Scan.order_id).where(
-        Scan.mode == "handover", Scan.decision == "PASS", Scan.order_id.is_not(None)
+        Scan.mode == ScanMode.HANDOVER, Scan.decision == Decision.PASS, Scan.order_id.is_not(None)
     )
     query = (
         select(Scan)
         .where(
-            Scan.mode == "bench",
-            Scan.decision == "PASS",
+            Scan.mode == ScanMode.BENCH,
+            Scan.decision == Decision.PASS,
             Scan.order_id.is_not(None),
             Scan.received_at >= start,
             Scan.received_at < end,
@@ -108,12 +109,14 @@ def timeline(session: Session, order_id: str) -> Timeline:
     def first_pass(mode: str) -> datetime | None:
         return session.scalar(
             select(func.min(Scan.scanned_at)).where(
-                Scan.order_id == order_id, Scan.mode == mode, Scan.decision == "PASS"
+                Scan.order_id == order_id, Scan.mode == mode, Scan.decision == Decision.PASS
             )
         )
 
     order = session.get(Order, order_id)
-    return Timeline(first_pass("bench"), first_pass("handover"), order.ship_time if order else None)
+    return Timeline(
+        first_pass(ScanMode.BENCH), first_pass(ScanMode.HANDOVER), order.ship_time if order else None
+    )
 
 
 @dataclass
@@ -148,7 +151,7 @@ def funnel(
         for order_id, when in session.execute(
             select(AfterSale.order_id, func.min(AfterSale.update_time))
             .where(
-                AfterSale.aftersale_status == 12,
+                AfterSale.refund_succeeded,
                 AfterSale.update_time >= int(start.timestamp()),
                 AfterSale.update_time < int(end.timestamp()),
             )
@@ -159,7 +162,7 @@ def funnel(
     if not refunded:
         return result
     query = select(Scan.order_id, Scan.mode, Scan.decision, Scan.reason, Scan.received_at).where(
-        Scan.order_id.in_(list(refunded)), Scan.reason != "drill"
+        Scan.order_id.in_(list(refunded)), Scan.reason != Reason.DRILL
     )
     if warehouse_id is not None:
         query = query.where(Scan.warehouse_id == warehouse_id)
@@ -168,10 +171,10 @@ def funnel(
         scans.setdefault(row.order_id, []).append(row)
     for order_id, rows in scans.items():
         result.reached += 1
-        blocks = [r for r in rows if r.decision == "BLOCK"]
-        if any(r.mode == "bench" for r in blocks):
+        blocks = [r for r in rows if r.decision == Decision.BLOCK]
+        if any(r.mode == ScanMode.BENCH for r in blocks):
             result.blocked_at_packing += 1
-        elif any(r.mode == "handover" for r in blocks):
+        elif any(r.mode == ScanMode.HANDOVER for r in blocks):
             result.blocked_at_handover += 1
         if blocks:
             result.time_to_block_s.append(max(0.0, blocks[0].received_at.timestamp() - refunded[order_id]))

@@ -56,7 +56,7 @@ class ScanJournal:
         with self._pending_lock:
             self._pending.append(item)
         with self._commit_lock:
-            if not item.done:
+            while not item.done:  # batches are taken oldest first: ours may not be in the first
                 with self._pending_lock:
                     batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
                 self._commit(batch)

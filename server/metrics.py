@@ -14,4 +14,7 @@ HTTP_ERRORS = Counter("shipgate_http_errors_total", "Requests refused, by error 
 GATE_VERSION = Gauge("shipgate_gate_version", "Current gate version")
 OPEN_EXCEPTIONS = Gauge("shipgate_open_exceptions", "Blocked and held scans awaiting a lead")
 WEBHOOK_MESSAGES = Counter("shipgate_webhook_messages_total", "Douyin pushes received", ["outcome"])
+GATE_HOOK_FAILURES = Counter(
+    "shipgate_gate_hook_failures_total", "Hooks after a gate recompute that failed (logged)", ["hook"]
+)
 SYNC_RECORDS = Counter("shipgate_sync_records_total", "Records pulled from Douyin", ["stream"])

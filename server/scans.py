@@ -8,25 +8,24 @@ HOLD), group-committed. It runs prepared statements on a raw cursor (server.fast
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from server import drills
+from server.clearing import BenchAnswer, override_refusal
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
-from server.models import GateCode, GateEntry, Scan, ScanException, utcnow
+from server.models import ExceptionStatus, GateCode, GateEntry, Scan, ScanException, utcnow
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
-from shipgate.wire import Decision, Reason, message_for
+from shipgate.wire import Decision, Reason, ScanAnswer, ScanRequest, Source, Waybill, message_for
 
-# What a lead's code scanned at a bench does (server.console.clearing.handle_bench_code):
-# (session, station, operator badge, code) -> {"decision", "reason", "message", ...}; the caller commits.
-BenchCodes = Callable[[Session, StationRef, str | None, Code], dict]
+# What a lead's code scanned at a bench does (server.clearing.handle_bench_code):
+# (session, station, operator badge, code) -> BenchAnswer; the caller commits.
+BenchCodes = Callable[[Session, StationRef, str | None, Code], BenchAnswer]
 # An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
 OverrideLookup = Callable[[Session, str], object]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
@@ -50,18 +49,10 @@ RESOLVE = (
     .where(GateCode.code == bindparam("code"))
 )
 
-
-@dataclass(frozen=True)
-class ScanRequest:
-    scan_id: str
-    code: str
-    scanned_at: datetime
-    operator: str | None = None
-    mode: str = "bench"
-    # Only for scans a station decided offline and uploads later:
-    station_decision: str | None = None
-    station_reason: str | None = None
-    station_gate_version: int | None = None
+_scans = Scan.__table__
+SEEN = select(_scans.c.id).where(
+    _scans.c.station_id == bindparam("station_id"), _scans.c.scan_id == bindparam("scan_id")
+)
 
 
 class Gate:
@@ -82,6 +73,7 @@ class Gate:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
+        self._seen = Prepared(engine, SEEN)
 
     def resolve(self, cursor, code: Code) -> dict | None:
         """The gate entry of the order a code belongs to now, or None."""
@@ -99,12 +91,12 @@ class Gate:
                     entry = self.resolve(cursor, code)
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
-        decision = Decision(entry["decision"])
-        if decision is Decision.BLOCK and self.overrides is not None:
+        decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
+        if self.overrides is not None and override_refusal(decision, reason) is None:
             with self._sessions() as session:
                 if self.overrides(session, entry["order_id"]):
                     return Decision.PASS, Reason.OVERRIDE, entry
-        return decision, Reason(entry["reason"]), entry
+        return decision, reason, entry
 
     def drill(self, code: Code) -> tuple[Decision, Reason]:
         """A drill code we printed BLOCKs (and touches nothing else); any other SG-DR code HOLDs."""
@@ -122,16 +114,17 @@ class Gate:
         with self._sessions() as session:
             answer = self.bench_codes(session, station, request.operator, code)
             session.commit()
-        reason = Reason(answer["reason"])
-        if reason is Reason.CLEAR:
-            reason = Reason.EXCEPTION_CLEARED
-        return Decision(answer["decision"]), reason, answer["message"]
+        return answer.decision, answer.reason, answer.message
 
-    def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[dict, bool]:
+    def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[ScanAnswer, bool]:
         """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate)."""
         code = classify(request.code)
         message = None
         if code.kind in LEAD_CODES:
+            # A lead code commits its own effects: a scan_id sent before must not run them again.
+            # (Other codes only read before the journal write, whose conflict check answers them.)
+            if self._seen.first(cursor, {"station_id": station.id, "scan_id": request.scan_id}):
+                return self._stored(station, request), True
             (decision, reason, message), entry = self.lead_code(station, request, code), None
         elif code.kind is CodeKind.DRILL:
             (decision, reason), entry = self.drill(code), None
@@ -139,6 +132,7 @@ class Gate:
             decision, reason, entry = self.decide(cursor, code)
         now = utcnow()
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
+        station_decision = request.station_decision
         row = {
             "station_id": station.id,
             "scan_id": request.scan_id,
@@ -146,7 +140,7 @@ class Gate:
             "code": request.code[:128],
             "code_kind": code.kind.value,
             "operator": request.operator,
-            "mode": request.mode,
+            "mode": request.mode.value,
             "scanned_at": request.scanned_at,
             "received_at": now,
             "decision": decision.value,
@@ -154,24 +148,24 @@ class Gate:
             "order_id": entry["order_id"] if entry else None,
             "sku_out": list(entry["sku_out"]) if entry else [],
             "gate_version": version,
-            "source": "offline" if request.station_decision else "online",
-            "station_decision": request.station_decision,
-            "station_reason": request.station_reason,
+            "source": (Source.OFFLINE if request.offline else Source.ONLINE).value,
+            "station_decision": station_decision.value if station_decision else None,
+            "station_reason": request.station_reason.value if request.station_reason else None,
             "station_gate_version": request.station_gate_version,
         }
         exception = None
-        if code.kind in LEAD_CODES or reason is Reason.DRILL:
-            pass  # a lead's own code, or a drill, opens nothing
-        elif decision is not Decision.PASS or request.station_decision not in (None, Decision.PASS.value):
-            blocked_here = decision is not Decision.PASS
+        stopped_here = decision is not Decision.PASS
+        stopped_there = station_decision not in (None, Decision.PASS)
+        if code.kind not in LEAD_CODES and reason is not Reason.DRILL and (stopped_here or stopped_there):
+            # (a lead's own code, or a drill, opens nothing)
             exception = {
                 "scan_id": request.scan_id,
                 "warehouse_id": station.warehouse_id,
                 "station_id": station.id,
                 "order_id": row["order_id"],
-                "decision": decision.value if blocked_here else request.station_decision,
-                "reason": reason.value if blocked_here else request.station_reason,
-                "status": "open",
+                "decision": row["decision"] if stopped_here else row["station_decision"],
+                "reason": row["reason"] if stopped_here else row["station_reason"],
+                "status": ExceptionStatus.OPEN.value,
                 "opened_at": now,
                 "cleared_at": None,
                 "cleared_by": None,
@@ -180,41 +174,45 @@ class Gate:
             }
         scan_pk, exception_id = self.journal.write(row, exception)
         if scan_pk is None:  # this station sent this scan_id before: answer as we did then
-            with self._sessions() as session:
-                return stored_answer(session, station.id, request.scan_id), True
+            return self._stored(station, request), True
         if reason is Reason.DRILL:
-            passed = request.station_decision in (None, Decision.BLOCK.value)
+            passed = station_decision in (None, Decision.BLOCK)
             with self._sessions() as session:
                 drills.record(session, station, request.scan_id, code.value, request.scanned_at, passed)
                 session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
         return wire_answer(row, exception_id, label, message), False
 
-
-def wire_answer(row: dict, exception_id: int | None, label: dict | None, message: str | None = None) -> dict:
-    """The wire form of a scan (see shipgate.wire)."""
-    sku_out = list(row["sku_out"] or [])
-    return {
-        "scan_id": row["scan_id"],
-        "decision": row["decision"],
-        "reason": row["reason"],
-        "message": message or message_for(Reason(row["reason"]), sku_out),
-        "order_id": row["order_id"],
-        "sku_order_ids": sku_out,
-        "gate_version": row["gate_version"],
-        "decided_at": row["received_at"].isoformat(),
-        "exception_id": exception_id,
-        "waybill": label,
-        "station_decision": row["station_decision"],
-        "station_reason": row["station_reason"],
-    }
+    def _stored(self, station: StationRef, request: ScanRequest) -> ScanAnswer:
+        with self._sessions() as session:
+            return stored_answer(session, station.id, request.scan_id)
 
 
-def stored_answer(session: Session, station_id: int, scan_id: str) -> dict:
+def wire_answer(
+    row: dict, exception_id: int | None, label: dict | None, message: str | None = None
+) -> ScanAnswer:
+    """The wire form of a journaled scan (shipgate.wire.ScanAnswer)."""
+    sku_out = tuple(row["sku_out"] or ())
+    reason = Reason(row["reason"])
+    return ScanAnswer(
+        scan_id=row["scan_id"],
+        decision=Decision(row["decision"]),
+        reason=reason,
+        message=message or message_for(reason, sku_out),
+        order_id=row["order_id"],
+        sku_order_ids_out=sku_out,
+        gate_version=row["gate_version"],
+        decided_at=row["received_at"],
+        exception_id=exception_id,
+        waybill=Waybill.from_json(label) if label else None,
+    )
+
+
+def stored_answer(session: Session, station_id: int, scan_id: str) -> ScanAnswer:
     scan = session.scalar(select(Scan).where(Scan.station_id == station_id, Scan.scan_id == scan_id))
     exception_id = session.scalar(select(ScanException.id).where(ScanException.scan_pk == scan.id))
     label = None
-    if scan.decision == Decision.PASS.value and scan.order_id:
+    if scan.decision == Decision.PASS and scan.order_id:
         label = session.scalar(select(GateEntry.label).where(GateEntry.order_id == scan.order_id))
     row = {c.name: getattr(scan, c.name) for c in Scan.__table__.columns}
     return wire_answer(row, exception_id, label)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.fastsql import Prepared
 from server.models import AuditLog, Station, Warehouse, utcnow
+from shipgate.wire import ScanMode
 
 TOKEN_PREFIX = "sgst_"
 
@@ -30,7 +31,14 @@ def warehouse_named(session: Session, name: str) -> Warehouse:
     return warehouse
 
 
-def enrol(session: Session, name: str, warehouse: str = "main", *, actor: str = "cli", mode: str = "bench"):
+def enrol(
+    session: Session,
+    name: str,
+    warehouse: str = "main",
+    *,
+    actor: str = "cli",
+    mode: ScanMode = ScanMode.BENCH,
+):
     """Create a station and return (station, token). The token is never stored in clear."""
     if session.scalar(select(Station.id).where(Station.name == name)) is not None:
         raise ValueError(f"a station named {name!r} already exists")
@@ -40,7 +48,7 @@ def enrol(session: Session, name: str, warehouse: str = "main", *, actor: str = 
         warehouse_id=warehouse_named(session, warehouse).id,
         token_hash=hash_token(token),
         token_hint=token[-4:],
-        mode=mode,
+        mode=ScanMode(mode),
     )
     session.add(station)
     session.flush()
@@ -55,7 +63,7 @@ class StationRef:
     id: int
     name: str
     warehouse_id: int
-    mode: str
+    mode: ScanMode
 
 
 class StationAuth:
@@ -80,7 +88,7 @@ class StationAuth:
         row = self._by_hash.first(cursor, {"digest": digest})
         if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["token_hash"], digest):
             return None
-        return StationRef(row["id"], row["name"], row["warehouse_id"], row["mode"])
+        return StationRef(row["id"], row["name"], row["warehouse_id"], ScanMode(row["mode"]))
 
 
 def revoke(session: Session, station: Station, *, actor: str) -> None:

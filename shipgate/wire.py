@@ -1,41 +1,74 @@
-"""The wire contract between the station and the server, written down once.
+"""The wire contract between the station and the server, written down once and typed on both
+sides: each body below is a dataclass here with `to_json()` and a validating `from_json()` that
+raises `WireError` (which field, why in zh-CN, a machine code). The server parses requests and
+builds answers with these; the station builds requests and parses answers with the same.
 
 Station API, JSON over HTTP, `Authorization: Bearer <station token>`, under /api/v1/:
 
-POST /api/v1/scans
+POST /api/v1/scans                 ScanRequest -> ScanAnswer
     request  {"scan_id": str, "code": str, "operator": str|null, "scanned_at": ISO-8601 str,
               "mode": "bench"|"handover" (optional, default "bench")}
-    response {"scan_id", "decision", "reason", "message", "order_id", "sku_order_ids",
-              "gate_version", "decided_at", "exception_id", "waybill"}
+    response {"scan_id", "decision", "reason", "message", "order_id", "sku_order_ids_out",
+              "gate_version", "decided_at", "exception_id", "waybill": Waybill|null}
     The same scan_id again returns the stored answer and writes nothing.
 
-POST /api/v1/scans/batch          (scans a station decided offline, in journal order, at most 500)
+POST /api/v1/scans/batch           BatchRequest -> BatchAnswer
+    (scans a station decided offline, in journal order, at most 500)
     request  {"scans": [{"scan_id", "code", "operator", "scanned_at", "mode",
                           "station_decision", "station_reason", "station_gate_version"}]}
-    response {"results": [<scan response> + {"station_decision", "station_reason", "duplicate": bool}]}
+    response {"results": [<ScanAnswer> + {"station_decision", "station_reason", "duplicate": bool}]}
 
-GET /api/v1/gate?since=<version>&limit=<n>   (the replica feed; since=0 is a full snapshot)
+GET /api/v1/gate?since=<version>&limit=<n>   -> GateFeed (the replica feed; since=0 is a full snapshot)
     response {"version": <current max>, "entries": [GateEntry...], "next": <version to ask next>,
               "more": bool}
     GateEntry {"order_id", "decision", "reason", "sku_order_ids_out": [...], "codes": [...], "version"}
     `codes` are every code that resolves to the order now: its sku order ids and its current
     tracking numbers. A replica replaces an order's codes with each entry it receives.
 
-POST /api/v1/heartbeat
+POST /api/v1/heartbeat             Heartbeat -> HeartbeatReply
     request  {"software_version", "replica_version", "replica_age_s", "scanner", "printer",
-              "queue_depth", "rss_bytes", "mode", "operator"}
+              "queue_depth", "rss_bytes", "mode", "operator", "display"} (every field optional)
     response {"ok": true, "server_time", "gate_version"}
+
+The sku orders to take out of a parcel are `sku_order_ids_out` everywhere on the wire (until
+0.1.0 the scan answer called them `sku_order_ids`; no station of that version was deployed, so
+the old name is not sent). Order ids are strings end to end (19 digits exceed 2^53).
+A station's own reasons (`LocalReason`: disk full, journal error) travel only as the
+`station_reason` of an upload. An unknown decision or reason is a contract error, not a guess.
 
 Errors are always {"error": <machine code>, "message": <zh-CN text>} with a 4xx status.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from shipgate.wirecheck import (
+    WireError,
+    boolean,
+    expect_fields,
+    integer,
+    json_object,
+    number,
+    order_id,
+    parse_time,
+    strings,
+    text,
+    where_of,
+)
+
+__all__ = ["WireError", "expect_fields", "parse_time"]  # re-exported: shipgate.wirecheck
 
 API_PREFIX = "/api/v1"
 BATCH_LIMIT = 500
+SCAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_CODE = 512
+MAX_OPERATOR = 48
+MAX_HEALTH_TEXT = 200
 
 
 class Decision(StrEnum):
@@ -67,9 +100,34 @@ class Reason(StrEnum):
     RESOLUTION_REFUSED = "resolution_refused"
 
 
+class LocalReason(StrEnum):
+    """Reasons only a station gives (it could not journal the scan); sent only as an upload's
+    `station_reason`."""
+
+    DISK_FULL = "disk_full"
+    JOURNAL_ERROR = "journal_error"
+
+
 class ScanMode(StrEnum):
     BENCH = "bench"
     HANDOVER = "handover"
+
+
+class Source(StrEnum):
+    """Who decided a scan. The server records online or offline (what a station decided on its
+    own, from its replica or locally, arrives as an offline upload)."""
+
+    ONLINE = "online"  # the server decided (its answer is already in its journal)
+    OFFLINE = "offline"  # the station decided from its replica; uploaded later
+    LOCAL = "local"  # the station decided without any gate data (invalid code, journal failure)
+
+
+def station_reason(value: str) -> Reason | LocalReason:
+    """A reason as a station may report it: a wire Reason or one of its own. ValueError else."""
+    try:
+        return Reason(value)
+    except ValueError:
+        return LocalReason(value)
 
 
 MESSAGES: dict[Reason, str] = {
@@ -120,3 +178,408 @@ class Verdict:
     @property
     def message(self) -> str:
         return message_for(self.reason, self.sku_order_ids_out)
+
+
+# --- the bodies -----------------------------------------------------------------------------------
+
+
+def _enum(kind, value: Any, name: str, choices: str | None = None):
+    try:
+        return kind(value)
+    except ValueError:
+        pass
+    raise WireError(name, f"{name} 必须是 {choices}" if choices else f"{name} 未知：{str(value)[:32]}")
+
+
+def _reason_of_station(value: Any, name: str) -> Reason | LocalReason:
+    if isinstance(value, str):
+        try:
+            return station_reason(value)
+        except ValueError:
+            pass
+    raise WireError(name, f"{name} 未知：{str(value)[:32]}")
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """One scan, as a station sends it. The station_* fields only in an offline upload."""
+
+    scan_id: str
+    code: str
+    scanned_at: datetime
+    operator: str | None = None
+    mode: ScanMode = ScanMode.BENCH
+    station_decision: Decision | None = None
+    station_reason: Reason | LocalReason | None = None
+    station_gate_version: int | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.station_decision is not None
+
+    def to_json(self) -> dict:
+        body = {
+            "scan_id": self.scan_id,
+            "code": self.code,
+            "operator": self.operator,
+            "scanned_at": self.scanned_at.isoformat(timespec="milliseconds"),
+            "mode": self.mode.value,
+        }
+        if self.offline:
+            body["station_decision"] = self.station_decision.value
+            body["station_reason"] = self.station_reason.value if self.station_reason else None
+            body["station_gate_version"] = self.station_gate_version
+        return body
+
+    @classmethod
+    def from_json(cls, data: Any, *, offline: bool, where: str = "") -> ScanRequest:
+        item = json_object(data, where)
+        required = {"scan_id", "code", "scanned_at"}
+        optional = {"operator", "mode"}
+        if offline:
+            required |= {"station_decision", "station_reason"}
+            optional |= {"station_gate_version"}
+        expect_fields(item, required=required, optional=optional, where=where)
+        scan_id = item["scan_id"]
+        if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
+            name = where_of(where, "scan_id")
+            raise WireError(name, f"{name} 必须是 1–64 位字母、数字或 _.:-")
+        station = {}
+        if offline:
+            station = {
+                "station_decision": _enum(
+                    Decision,
+                    item["station_decision"],
+                    where_of(where, "station_decision"),
+                    "PASS、BLOCK 或 HOLD",
+                ),
+                "station_reason": _reason_of_station(
+                    item["station_reason"], where_of(where, "station_reason")
+                ),
+                "station_gate_version": integer(
+                    item.get("station_gate_version"), where_of(where, "station_gate_version"), optional=True
+                ),
+            }
+        return cls(
+            scan_id=scan_id,
+            code=text(item["code"], where_of(where, "code"), limit=MAX_CODE),
+            scanned_at=parse_time(item["scanned_at"], where_of(where, "scanned_at")),
+            operator=text(
+                item.get("operator"), where_of(where, "operator"), limit=MAX_OPERATOR, optional=True
+            ),
+            mode=_enum(
+                ScanMode, item.get("mode", ScanMode.BENCH.value), where_of(where, "mode"), "bench 或 handover"
+            ),
+            **station,
+        )
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    scans: tuple[ScanRequest, ...]
+
+    def to_json(self) -> dict:
+        return {"scans": [s.to_json() for s in self.scans]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> BatchRequest:
+        body = json_object(data, "")
+        expect_fields(body, required={"scans"})
+        items = body["scans"]
+        if not isinstance(items, list) or not items:
+            raise WireError("scans", "scans 必须是非空数组")
+        if len(items) > BATCH_LIMIT:
+            raise WireError("scans", f"一次最多上传 {BATCH_LIMIT} 条", "batch_too_large")
+        return cls(
+            tuple(
+                ScanRequest.from_json(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class WaybillItem:
+    sku_order_id: str
+    name: str
+    code: str | None = None
+    num: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.name or self.sku_order_id} ×{self.num}"
+
+    def to_json(self) -> dict:
+        return {"sku_order_id": self.sku_order_id, "name": self.name, "code": self.code, "num": self.num}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> WaybillItem:
+        item = json_object(data, where)
+        return cls(
+            sku_order_id=order_id(item.get("sku_order_id"), where_of(where, "sku_order_id"), optional=False),
+            name=text(item.get("name", ""), where_of(where, "name"), limit=256),
+            code=text(item.get("code"), where_of(where, "code"), limit=64, optional=True),
+            num=integer(item.get("num", 1), where_of(where, "num")),
+        )
+
+
+@dataclass(frozen=True)
+class Waybill:
+    """What a PASS prints: the order's current waybill and its goods (the gate entry's label)."""
+
+    tracking_no: str
+    company: str = ""
+    order_id: str | None = None
+    items: tuple[WaybillItem, ...] = ()
+    sort_code: str | None = None
+
+    @property
+    def carrier(self) -> str | None:
+        return self.company or None
+
+    def to_json(self) -> dict:
+        body = {
+            "tracking_no": self.tracking_no,
+            "company": self.company,
+            "order_id": self.order_id,
+            "items": [i.to_json() for i in self.items],
+        }
+        if self.sort_code:
+            body["sort_code"] = self.sort_code
+        return body
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "waybill") -> Waybill | None:
+        if data is None:
+            return None
+        body = json_object(data, where)
+        items = body.get("items") or []
+        if not isinstance(items, list):
+            raise WireError(where_of(where, "items"), f"{where_of(where, 'items')} 必须是数组")
+        return cls(
+            tracking_no=text(body.get("tracking_no"), where_of(where, "tracking_no"), limit=64),
+            company=text(body.get("company") or "", where_of(where, "company"), limit=64),
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id")),
+            items=tuple(WaybillItem.from_json(i, f"{where}.items[{n}]") for n, i in enumerate(items)),
+            sort_code=text(body.get("sort_code"), where_of(where, "sort_code"), limit=32, optional=True),
+        )
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    """The server's decision on one scan."""
+
+    scan_id: str
+    decision: Decision
+    reason: Reason
+    message: str  # zh-CN, for the packer
+    order_id: str | None
+    sku_order_ids_out: tuple[str, ...]
+    gate_version: int
+    decided_at: datetime
+    exception_id: int | None = None
+    waybill: Waybill | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "scan_id": self.scan_id,
+            "decision": self.decision.value,
+            "reason": self.reason.value,
+            "message": self.message,
+            "order_id": self.order_id,
+            "sku_order_ids_out": list(self.sku_order_ids_out),
+            "gate_version": self.gate_version,
+            "decided_at": self.decided_at.isoformat(),
+            "exception_id": self.exception_id,
+            "waybill": self.waybill.to_json() if self.waybill else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "") -> ScanAnswer:
+        body = json_object(data, where)
+        return cls(
+            scan_id=text(body.get("scan_id"), where_of(where, "scan_id"), limit=64),
+            decision=_enum(
+                Decision, body.get("decision"), where_of(where, "decision"), "PASS、BLOCK 或 HOLD"
+            ),
+            reason=_enum(Reason, body.get("reason"), where_of(where, "reason")),
+            message=text(body.get("message", ""), where_of(where, "message"), limit=500),
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id")),
+            sku_order_ids_out=strings(
+                body.get("sku_order_ids_out", []), where_of(where, "sku_order_ids_out")
+            ),
+            gate_version=integer(body.get("gate_version"), where_of(where, "gate_version")),
+            decided_at=parse_time(body.get("decided_at"), where_of(where, "decided_at")),
+            exception_id=integer(body.get("exception_id"), where_of(where, "exception_id"), optional=True),
+            waybill=Waybill.from_json(body.get("waybill"), where_of(where, "waybill")),
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The server's decision on one uploaded scan, beside what the station had decided."""
+
+    answer: ScanAnswer
+    station_decision: Decision
+    station_reason: Reason | LocalReason
+    duplicate: bool
+
+    def to_json(self) -> dict:
+        return {
+            **self.answer.to_json(),
+            "station_decision": self.station_decision.value,
+            "station_reason": self.station_reason.value,
+            "duplicate": self.duplicate,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> BatchResult:
+        body = json_object(data, where)
+        return cls(
+            answer=ScanAnswer.from_json(body, where),
+            station_decision=_enum(
+                Decision, body.get("station_decision"), where_of(where, "station_decision")
+            ),
+            station_reason=_reason_of_station(body.get("station_reason"), where_of(where, "station_reason")),
+            duplicate=boolean(body.get("duplicate"), where_of(where, "duplicate")),
+        )
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    results: tuple[BatchResult, ...]
+
+    def to_json(self) -> dict:
+        return {"results": [r.to_json() for r in self.results]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> BatchAnswer:
+        results = json_object(data, "").get("results")
+        if not isinstance(results, list):
+            raise WireError("results", "results 必须是数组")
+        return cls(tuple(BatchResult.from_json(r, f"results[{i}]") for i, r in enumerate(results)))
+
+
+@dataclass(frozen=True)
+class GateEntry:
+    """One order's verdict in the replica feed, with every code that resolves to it now."""
+
+    order_id: str
+    decision: Decision
+    reason: Reason
+    sku_order_ids_out: tuple[str, ...]
+    codes: tuple[str, ...]
+    version: int
+
+    def to_json(self) -> dict:
+        return {
+            "order_id": self.order_id,
+            "decision": self.decision.value,
+            "reason": self.reason.value,
+            "sku_order_ids_out": list(self.sku_order_ids_out),
+            "codes": list(self.codes),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> GateEntry:
+        body = json_object(data, where)
+        return cls(
+            order_id=order_id(body.get("order_id"), where_of(where, "order_id"), optional=False),
+            decision=_enum(
+                Decision, body.get("decision"), where_of(where, "decision"), "PASS、BLOCK 或 HOLD"
+            ),
+            reason=_enum(Reason, body.get("reason"), where_of(where, "reason")),
+            sku_order_ids_out=strings(
+                body.get("sku_order_ids_out", []), where_of(where, "sku_order_ids_out")
+            ),
+            codes=strings(body.get("codes", []), where_of(where, "codes")),
+            version=integer(body.get("version"), where_of(where, "version")),
+        )
+
+
+@dataclass(frozen=True)
+class GateFeed:
+    version: int
+    entries: tuple[GateEntry, ...]
+    next: int
+    more: bool
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version,
+            "entries": [e.to_json() for e in self.entries],
+            "next": self.next,
+            "more": self.more,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> GateFeed:
+        body = json_object(data, "")
+        entries = body.get("entries")
+        if not isinstance(entries, list):
+            raise WireError("entries", "entries 必须是数组")
+        return cls(
+            version=integer(body.get("version"), "version"),
+            entries=tuple(GateEntry.from_json(e, f"entries[{i}]") for i, e in enumerate(entries)),
+            next=integer(body.get("next"), "next"),
+            more=boolean(body.get("more"), "more"),
+        )
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A station's health, every field optional (a station sends what it knows)."""
+
+    software_version: str | None = None
+    replica_version: int | None = None
+    replica_age_s: float | None = None
+    scanner: str | None = None
+    printer: str | None = None
+    queue_depth: int | None = None
+    rss_bytes: int | None = None
+    mode: str | None = None
+    operator: str | None = None
+    display: str | None = None
+
+    _TEXT = ("software_version", "scanner", "printer", "mode", "operator", "display")
+    _INTEGERS = ("replica_version", "queue_depth", "rss_bytes")
+
+    def to_json(self) -> dict:
+        """The fields it knows (None: not sent)."""
+        return {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if getattr(self, name) is not None
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Heartbeat:
+        body = json_object(data, "")
+        expect_fields(body, optional=set(cls.__dataclass_fields__))
+        values: dict[str, Any] = {}
+        for name, value in body.items():
+            if name in cls._TEXT:
+                values[name] = text(
+                    value, name, limit=MAX_HEALTH_TEXT, optional=name in ("operator", "display")
+                )
+            elif name in cls._INTEGERS:
+                values[name] = integer(value, name, minimum=None)
+            else:
+                values[name] = number(value, name)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class HeartbeatReply:
+    ok: bool
+    server_time: datetime
+    gate_version: int
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "server_time": self.server_time.isoformat(), "gate_version": self.gate_version}
+
+    @classmethod
+    def from_json(cls, data: Any) -> HeartbeatReply:
+        body = json_object(data, "")
+        return cls(
+            ok=boolean(body.get("ok"), "ok"),
+            server_time=parse_time(body.get("server_time"), "server_time"),
+            gate_version=integer(body.get("gate_version"), "gate_version"),
+        )

@@ -15,19 +15,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from shipgate.codes import CodeKind, classify, normalise
 from shipgate.wire import Decision, ScanMode
 from station import decision
-from station.client import GateClient, GateError, ScanResult
+from station.client import GateClient, GateError, ScanAnswer
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
 from station.slips import Op, SlipContext, slip_for
+from station.status import StationStatus, heartbeat_payload
 from station.uplink import LinkStatus, Uplink
 
 log = logging.getLogger(__name__)
@@ -40,23 +40,6 @@ _LEAD_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION)
 
 class _Display(Protocol):
     def show(self, state: DisplayState) -> None: ...
-
-
-@dataclass(frozen=True)
-class StationStatus:
-    """A snapshot for the display and the heartbeats."""
-
-    online: bool
-    server_problem: str | None
-    replica_version: int
-    replica_age_s: float | None
-    replica_stale: bool
-    queue_depth: int
-    scanner: str
-    printer: str
-    operator: str | None
-    mode: str
-    alarm: str | None
 
 
 class Bench:
@@ -198,6 +181,12 @@ class Bench:
         else:
             self.link.report(True)
             return _from_server(scan_id, code, result)
+        return self.decide_offline(scan_id, code, kind)
+
+    def decide_offline(self, scan_id: str, code: str, kind: CodeKind) -> Outcome:
+        """The station's own decision for a valid code, without the server: a lead code is queued,
+        a drill code BLOCKs, anything else is the replica's. The running path and recovery both
+        decide here, so a scan decides the same whether or not a crash came between."""
         if kind in _LEAD_KINDS:
             return decision.lead_code_offline(scan_id, code, self.replica.version)
         if kind is CodeKind.DRILL:
@@ -269,10 +258,8 @@ class Bench:
             code = classify(entry.code)
             if not code.valid:
                 outcome = decision.invalid_code(entry.scan_id, entry.code)
-            elif code.kind in _LEAD_KINDS:
-                outcome = decision.lead_code_offline(entry.scan_id, entry.code, self.replica.version)
             else:
-                outcome = self.replica.decide(entry.scan_id, entry.code)
+                outcome = self.decide_offline(entry.scan_id, entry.code, code.kind)
             self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
         if undecided:
             log.warning("recovered %d scans left undecided by the previous run", len(undecided))
@@ -294,7 +281,7 @@ class Bench:
             scanner=_state(self.scanner, "disconnected"),
             printer=_state(self.printer, "unknown"),
             operator=self.operator,
-            mode=self.mode.value,
+            mode=self.mode,
             alarm=self.alarm,
         )
 
@@ -335,7 +322,7 @@ def _iso(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
 
 
-def _from_server(scan_id: str, code: str, r: ScanResult) -> Outcome:
+def _from_server(scan_id: str, code: str, r: ScanAnswer) -> Outcome:
     if r.scan_id != scan_id:
         log.warning("server answered scan %s for scan %s", r.scan_id, scan_id)
     return Outcome(
@@ -343,10 +330,10 @@ def _from_server(scan_id: str, code: str, r: ScanResult) -> Outcome:
         code=code,
         decision=r.decision,
         reason=r.reason,
-        message=r.message or decision.reason_message(r.reason, (), r.decision),
+        message=r.message or decision.reason_message(r.reason, r.sku_order_ids_out),
         source=Source.ONLINE,
         order_id=r.order_id,
-        sku_order_ids=r.sku_order_ids,
+        sku_order_ids_out=r.sku_order_ids_out,
         gate_version=r.gate_version,
         exception_id=r.exception_id,
         waybill=r.waybill,
@@ -392,7 +379,6 @@ def build_bench(
     from shipgate import __version__
     from station.display import make_display
     from station.scanner import Scanner
-    from station.service import heartbeat_payload
 
     st, sv, pc = config.station, config.server, config.printer
     st.data_dir.mkdir(parents=True, exist_ok=True)

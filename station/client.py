@@ -12,13 +12,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from shipgate.wire import API_PREFIX, BATCH_LIMIT, Decision
-from station.decision import Waybill
+from shipgate.wire import (
+    API_PREFIX,
+    BATCH_LIMIT,
+    BatchAnswer,
+    BatchRequest,
+    BatchResult,
+    GateEntry,
+    GateFeed,
+    Heartbeat,
+    HeartbeatReply,
+    ScanAnswer,
+    ScanMode,
+    ScanRequest,
+)
+
+__all__ = [  # the wire's bodies, as the station uses them
+    "BatchResult", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -51,65 +67,6 @@ class BadResponse(GateError):
     """A 2xx whose body does not follow the wire contract."""
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    scan_id: str
-    decision: Decision
-    reason: str
-    message: str
-    order_id: str | None
-    sku_order_ids: tuple[str, ...]
-    gate_version: int | None
-    decided_at: str | None
-    exception_id: str | None
-    waybill: Waybill | None
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    result: ScanResult
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class ScanUpload:
-    """One offline-decided scan for POST /api/v1/scans/batch."""
-
-    scan_id: str
-    code: str
-    operator: str | None
-    scanned_at: str
-    mode: str
-    station_decision: str
-    station_reason: str
-    station_gate_version: int | None
-
-
-@dataclass(frozen=True)
-class GateEntry:
-    order_id: str
-    decision: Decision
-    reason: str
-    sku_order_ids_out: tuple[str, ...]
-    codes: tuple[str, ...]
-    version: int
-
-
-@dataclass(frozen=True)
-class GateFeed:
-    version: int
-    entries: tuple[GateEntry, ...]
-    next: int
-    more: bool
-
-
-@dataclass(frozen=True)
-class HeartbeatReply:
-    ok: bool
-    server_time: str | None
-    gate_version: int | None
-
-
 class GateClient:
     """The station's side of the wire contract. Thread-safe (httpx.Client is)."""
 
@@ -136,37 +93,31 @@ class GateClient:
     def close(self) -> None:
         self._http.close()
 
-    def scan(self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str) -> ScanResult:
-        body = {
-            "scan_id": scan_id,
-            "code": code,
-            "operator": operator,
-            "scanned_at": scanned_at,
-            "mode": mode,
-        }
-        data = self._call("POST", "/scans", self.budget_s, retry="any", json=body)
-        return _parse(_scan_result, data)
+    def scan(self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str) -> ScanAnswer:
+        body = ScanRequest(scan_id, code, datetime.fromisoformat(scanned_at), operator, ScanMode(mode))
+        data = self._call("POST", "/scans", self.budget_s, retry="any", json=body.to_json())
+        return _parse(ScanAnswer.from_json, data)
 
-    def upload_batch(self, scans: Sequence[ScanUpload]) -> list[BatchResult]:
+    def upload_batch(self, scans: Sequence[ScanRequest]) -> list[BatchResult]:
         if not 0 < len(scans) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1..{BATCH_LIMIT} scans (got {len(scans)})")
-        body = {"scans": [asdict(s) for s in scans]}
+        body = BatchRequest(tuple(scans)).to_json()
         data = self._call("POST", "/scans/batch", self.sync_timeout_s, retry="any", json=body)
-        return _parse(_batch_results, data)
+        return list(_parse(BatchAnswer.from_json, data).results)
 
     def gate_feed(self, since: int, limit: int = 500) -> GateFeed:
         params = {"since": since, "limit": limit}
         data = self._call("GET", "/gate", self.sync_timeout_s, retry="any", params=params)
-        return _parse(_gate_feed, data)
+        return _parse(GateFeed.from_json, data)
 
     def manifest(self, day: str | None = None) -> dict[str, Any]:
         """The handover manifest of a day (YYYY-MM-DD, default today) as the server has it."""
         params = {"date": day} if day else {}
         return self._call("GET", "/manifest", self.sync_timeout_s, retry="any", params=params)
 
-    def heartbeat(self, payload: dict[str, Any]) -> HeartbeatReply:
-        data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=payload)
-        return _parse(_heartbeat, data)
+    def heartbeat(self, beat: Heartbeat) -> HeartbeatReply:
+        data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=beat.to_json())
+        return _parse(HeartbeatReply.from_json, data)
 
     def _call(self, method: str, path: str, budget_s: float, *, retry: str, **kwargs: Any) -> Any:
         deadline = time.monotonic() + budget_s
@@ -220,92 +171,5 @@ def _error_text(response: httpx.Response) -> str:
 def _parse(parser, data: Any):
     try:
         return parser(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except ValueError as exc:  # shipgate.wire.WireError names the field
         raise BadResponse(f"response does not follow the wire contract: {type(exc).__name__}: {exc}") from exc
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _strings(values: Any) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if not isinstance(values, list):
-        raise TypeError("expected a list")
-    return tuple(str(v) for v in values)
-
-
-def _waybill(data: Any) -> Waybill | None:
-    """The server's label: {"tracking_no", "company", "order_id", "items": [{"name", "num", ...}]}."""
-    if not isinstance(data, dict):
-        return None
-    tracking = data.get("tracking_no")
-    if not tracking:
-        return None
-    return Waybill(
-        tracking_no=str(tracking),
-        carrier=_opt_str(data.get("company") or data.get("carrier")),
-        sort_code=_opt_str(data.get("sort_code")),
-        items=tuple(_item(i) for i in data.get("items") or ()),
-    )
-
-
-def _item(item: Any) -> str:
-    if not isinstance(item, dict):
-        return str(item)
-    name = str(item.get("name") or item.get("sku_order_id") or "")
-    num = item.get("num")
-    return f"{name} ×{num}" if num is not None else name
-
-
-def _scan_result(data: dict[str, Any]) -> ScanResult:
-    return ScanResult(
-        scan_id=str(data["scan_id"]),
-        decision=Decision(data["decision"]),
-        reason=str(data["reason"]),
-        message=str(data.get("message") or ""),
-        order_id=_opt_str(data.get("order_id")),
-        sku_order_ids=_strings(data.get("sku_order_ids")),
-        gate_version=_opt_int(data.get("gate_version")),
-        decided_at=_opt_str(data.get("decided_at")),
-        exception_id=_opt_str(data.get("exception_id")),
-        waybill=_waybill(data.get("waybill")),
-    )
-
-
-def _batch_results(data: dict[str, Any]) -> list[BatchResult]:
-    return [BatchResult(_scan_result(item), bool(item.get("duplicate", False))) for item in data["results"]]
-
-
-def _gate_entry(data: dict[str, Any]) -> GateEntry:
-    order_id = data["order_id"]
-    if not isinstance(order_id, str):  # 19-digit ids are strings end to end (> 2^53)
-        raise TypeError("order_id must be a string")
-    return GateEntry(
-        order_id=order_id,
-        decision=Decision(data["decision"]),
-        reason=str(data["reason"]),
-        sku_order_ids_out=_strings(data.get("sku_order_ids_out")),
-        codes=_strings(data.get("codes")),
-        version=int(data["version"]),
-    )
-
-
-def _gate_feed(data: dict[str, Any]) -> GateFeed:
-    entries = tuple(_gate_entry(e) for e in data["entries"])
-    return GateFeed(
-        version=int(data["version"]), entries=entries, next=int(data["next"]), more=bool(data["more"])
-    )
-
-
-def _heartbeat(data: dict[str, Any]) -> HeartbeatReply:
-    return HeartbeatReply(
-        ok=bool(data.get("ok")),
-        server_time=_opt_str(data.get("server_time")),
-        gate_version=_opt_int(data.get("gate_version")),
-    )

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from shipgate.wire import ScanMode
+from station.decision import StalePolicy
 
 SUFFIXES = ("CR", "LF", "CRLF", "none")
 PRINTER_KINDS = ("usb", "serial", "network", "file", "dummy")
-STALE_POLICIES = ("hold", "trust")
 DISPLAY_STYLES = ("auto", "ansi", "plain")
 PAPER_WIDTHS = (58, 80)
 
@@ -71,7 +71,7 @@ class StationConfig:
     data_dir: Path
     mode: ScanMode = ScanMode.BENCH
     replica_max_age_s: float = 600.0
-    stale_policy: str = "hold"
+    stale_policy: StalePolicy = StalePolicy.HOLD
     sync_interval_s: float = 5.0
 
 
@@ -200,7 +200,9 @@ def _station(s: _Section, base_dir: Path) -> StationConfig:
         data_dir=base_dir / s.string("data_dir", default="/var/lib/shipgate-station"),
         mode=ScanMode(mode),
         replica_max_age_s=s.number("replica_max_age_s", default=600.0, low=1, high=30 * 86400),
-        stale_policy=s.choice("stale_policy", STALE_POLICIES, default="hold"),
+        stale_policy=StalePolicy(
+            s.choice("stale_policy", tuple(StalePolicy), default=StalePolicy.HOLD.value)
+        ),
         sync_interval_s=s.number("sync_interval_s", default=5.0, low=0.05, high=3600),
     )
 

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from shipgate.wire import DECISION_LABELS, Decision, Reason, message_for
+from shipgate.wire import (
+    DECISION_LABELS,
+    Decision,
+    GateEntry,
+    LocalReason,
+    Reason,
+    Source,
+    Waybill,
+    message_for,
+    station_reason,
+)
 
-if TYPE_CHECKING:
-    from station.replica import ReplicaEntry
-
-
-class Source(StrEnum):
-    ONLINE = "online"  # the server decided (its answer is already in its journal)
-    OFFLINE = "offline"  # the station decided from its replica; uploaded later
-    LOCAL = "local"  # the station decided without any gate data (invalid code, journal failure)
-
-
-class LocalReason(StrEnum):
-    """Reasons only the station gives; they never travel on the wire."""
-
-    DISK_FULL = "disk_full"
-    JOURNAL_ERROR = "journal_error"
+__all__ = ["LocalReason", "Outcome", "Source", "StalePolicy", "Waybill"]
 
 
 LOCAL_MESSAGES = {
@@ -35,18 +30,15 @@ LOCAL_MESSAGES = {
     LocalReason.JOURNAL_ERROR: "扫描记录写入失败 暂停发货 请联系主管",
 }
 
-STALE_POLICIES = ("hold", "trust")
+
+class StalePolicy(StrEnum):
+    """What a station does offline with a replica older than its limit."""
+
+    HOLD = "hold"  # answer HOLD stale_replica (fail closed)
+    TRUST = "trust"  # use it as it is (risk: a refund that succeeded since the last sync ships)
+
+
 LEAD_CODE_QUEUED = "主管处理码已记录 联网后上传"
-
-
-@dataclass(frozen=True)
-class Waybill:
-    """What a PASS prints when the server sends a `waybill` (may be null on the wire)."""
-
-    tracking_no: str
-    carrier: str | None = None
-    sort_code: str | None = None
-    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,13 +48,13 @@ class Outcome:
     scan_id: str | None  # None only when the scan could not be journaled
     code: str
     decision: Decision
-    reason: str  # a shipgate.wire.Reason value, or a LocalReason value
+    reason: Reason | LocalReason
     message: str  # zh-CN, for the packer
     source: Source
     order_id: str | None = None
-    sku_order_ids: tuple[str, ...] = ()
+    sku_order_ids_out: tuple[str, ...] = ()
     gate_version: int | None = None
-    exception_id: str | None = None
+    exception_id: int | None = None
     waybill: Waybill | None = None
 
     @property
@@ -70,14 +62,12 @@ class Outcome:
         return DECISION_LABELS[self.decision]
 
 
-def reason_message(
-    reason: str, sku_order_ids_out: tuple[str, ...] = (), decision: Decision | None = None
-) -> str:
-    """The zh-CN message for a wire reason; unknown reasons fall back to the decision's label."""
-    try:
-        return message_for(Reason(reason), sku_order_ids_out)
-    except ValueError:
-        return DECISION_LABELS.get(decision, "暂停发货") if decision else "暂停发货"
+def reason_message(reason: str, sku_order_ids_out: tuple[str, ...] = ()) -> str:
+    """The zh-CN message for a reason the station stored (a wire Reason or a LocalReason)."""
+    known = station_reason(reason)
+    if isinstance(known, LocalReason):
+        return LOCAL_MESSAGES[known]
+    return message_for(known, sku_order_ids_out)
 
 
 def is_stale(age_s: float | None, max_age_s: float) -> bool:
@@ -88,19 +78,17 @@ def is_stale(age_s: float | None, max_age_s: float) -> bool:
 def offline(
     scan_id: str,
     code: str,
-    entry: ReplicaEntry | None,
+    entry: GateEntry | None,
     *,
     age_s: float | None,
     max_age_s: float,
-    policy: str,
+    policy: StalePolicy,
     replica_version: int,
 ) -> Outcome:
-    """Decide from the replica. policy "hold": a stale replica answers HOLD stale_replica (fail
-    closed); policy "trust": a stale replica is used as it is (risk: a refund that succeeded since
-    the last sync ships). An order the replica does not know is HOLD unknown_order either way."""
-    if policy not in STALE_POLICIES:
-        raise ValueError(f"unknown stale policy {policy!r}")
-    if policy == "hold" and is_stale(age_s, max_age_s):
+    """Decide from the replica. StalePolicy.HOLD: a stale replica answers HOLD stale_replica (fail
+    closed); TRUST: a stale replica is used as it is (risk: a refund that succeeded since the last
+    sync ships). An order the replica does not know is HOLD unknown_order either way."""
+    if StalePolicy(policy) is StalePolicy.HOLD and is_stale(age_s, max_age_s):
         return _hold(scan_id, code, Reason.STALE_REPLICA, Source.OFFLINE, replica_version)
     if entry is None:
         return _hold(scan_id, code, Reason.UNKNOWN_ORDER, Source.OFFLINE, replica_version)
@@ -109,10 +97,10 @@ def offline(
         code=code,
         decision=entry.decision,
         reason=entry.reason,
-        message=reason_message(entry.reason, entry.sku_out, entry.decision),
+        message=message_for(entry.reason, entry.sku_order_ids_out),
         source=Source.OFFLINE,
         order_id=entry.order_id,
-        sku_order_ids=entry.sku_out,
+        sku_order_ids_out=entry.sku_order_ids_out,
         gate_version=replica_version,
     )
 
@@ -126,7 +114,7 @@ def lead_code_offline(scan_id: str, code: str, replica_version: int) -> Outcome:
     """An exception QR or resolution code while offline: nothing to clear locally; it is queued
     for upload and the server handles it then (the station decision on the wire is HOLD)."""
     return Outcome(
-        scan_id, code, Decision.HOLD, Reason.UNKNOWN_ORDER.value, LEAD_CODE_QUEUED, Source.OFFLINE,
+        scan_id, code, Decision.HOLD, Reason.UNKNOWN_ORDER, LEAD_CODE_QUEUED, Source.OFFLINE,
         gate_version=replica_version,
     )  # fmt: skip
 
@@ -135,7 +123,7 @@ def drill_offline(scan_id: str, code: str, replica_version: int) -> Outcome:
     """A drill code while offline: the gate must still block it (the server records the drill
     when the journal is uploaded)."""
     return Outcome(
-        scan_id, code, Decision.BLOCK, Reason.DRILL.value, message_for(Reason.DRILL), Source.OFFLINE,
+        scan_id, code, Decision.BLOCK, Reason.DRILL, message_for(Reason.DRILL), Source.OFFLINE,
         gate_version=replica_version,
     )  # fmt: skip
 
@@ -143,10 +131,8 @@ def drill_offline(scan_id: str, code: str, replica_version: int) -> Outcome:
 def journal_failed(code: str, *, disk_full: bool) -> Outcome:
     """The scan could not be journaled, so it is not acted on: HOLD (fail closed)."""
     reason = LocalReason.DISK_FULL if disk_full else LocalReason.JOURNAL_ERROR
-    return Outcome(None, code, Decision.HOLD, reason.value, LOCAL_MESSAGES[reason], Source.LOCAL)
+    return Outcome(None, code, Decision.HOLD, reason, LOCAL_MESSAGES[reason], Source.LOCAL)
 
 
 def _hold(scan_id: str | None, code: str, reason: Reason, source: Source, version: int | None) -> Outcome:
-    return Outcome(
-        scan_id, code, Decision.HOLD, reason.value, message_for(reason), source, gate_version=version
-    )
+    return Outcome(scan_id, code, Decision.HOLD, reason, message_for(reason), source, gate_version=version)

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipgate.wire import Decision
+from shipgate.wire import Decision, GateEntry, GateFeed, Reason
 from station import decision
-from station.client import GateFeed
-from station.decision import Outcome
+from station.decision import Outcome, StalePolicy
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +51,6 @@ class ReplicaError(Exception):
 
 
 @dataclass(frozen=True)
-class ReplicaEntry:
-    order_id: str
-    decision: Decision
-    reason: str
-    sku_out: tuple[str, ...]
-    version: int
-
-
-@dataclass(frozen=True)
 class SyncReport:
     pages: int
     entries: int
@@ -77,14 +67,12 @@ class Replica:
         *,
         clock: Callable[[], float] = time.time,
         max_age_s: float = 600.0,
-        stale_policy: str = "hold",
+        stale_policy: StalePolicy = StalePolicy.HOLD,
     ) -> None:
-        if stale_policy not in decision.STALE_POLICIES:
-            raise ValueError(f"unknown stale policy {stale_policy!r}")
         self.path = Path(path)
         self.clock = clock
         self.max_age_s = max_age_s
-        self.stale_policy = stale_policy
+        self.stale_policy = StalePolicy(stale_policy)  # ValueError for an unknown policy
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         try:
@@ -123,7 +111,7 @@ class Replica:
     def is_stale(self) -> bool:
         return decision.is_stale(self.age_s(), self.max_age_s)
 
-    def lookup(self, code: str) -> ReplicaEntry | None:
+    def lookup(self, code: str) -> GateEntry | None:
         """The gate entry a code resolves to now (via its codes, else as an order id), or None."""
         try:
             with self._read_lock:
@@ -142,7 +130,7 @@ class Replica:
         if row is None:
             return None
         order_id, dec, reason, sku_out, version = row
-        return ReplicaEntry(order_id, Decision(dec), reason, tuple(json.loads(sku_out)), version)
+        return GateEntry(order_id, Decision(dec), Reason(reason), tuple(json.loads(sku_out)), (), version)
 
     def decide(self, scan_id: str, code: str) -> Outcome:
         """The offline decision for a code (see station.decision.offline). Fails closed on errors."""
@@ -152,7 +140,7 @@ class Replica:
         except (ReplicaError, sqlite3.Error) as exc:
             log.error("replica unusable, holding: %s", exc)
             entry, age, version = None, None, 0
-            policy = "hold"
+            policy = StalePolicy.HOLD
         else:
             policy = self.stale_policy
         return decision.offline(
@@ -177,7 +165,7 @@ class Replica:
                             (
                                 entry.order_id,
                                 entry.decision.value,
-                                entry.reason,
+                                entry.reason.value,
                                 json.dumps(list(entry.sku_order_ids_out)),
                                 entry.version,
                             ),

@@ -1,4 +1,4 @@
-"""Running as a systemd service: Type=notify readiness, the watchdog, signals, heartbeats.
+"""Running as a systemd service: Type=notify readiness, the watchdog, signals.
 
 sd_notify is a unix datagram to $NOTIFY_SOCKET ("@name" is the abstract namespace): no extra
 dependency. READY=1 goes out once the bench has started; WATCHDOG=1 on every tick of the bench's
@@ -16,10 +16,9 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from station.bench import Bench, StationStatus
+from station.bench import Bench
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +70,6 @@ def watchdog_interval_s(env: Mapping[str, str] = os.environ) -> float | None:
         return int(usec) / 2_000_000
     except ValueError:
         return None
-
-
-def rss_bytes() -> int:
-    """Resident set size from /proc/self/statm (pages) times the page size; 0 where unavailable."""
-    try:
-        with open("/proc/self/statm") as f:
-            resident_pages = int(f.read().split()[1])
-        return resident_pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def heartbeat_payload(status: StationStatus, software_version: str) -> dict[str, Any]:
-    """The POST /api/v1/heartbeat body (shipgate.wire)."""
-    age = status.replica_age_s
-    return {
-        "software_version": software_version,
-        "replica_version": status.replica_version,
-        "replica_age_s": None if age is None else round(age, 1),
-        "scanner": status.scanner,
-        "printer": status.printer,
-        "queue_depth": status.queue_depth,
-        "rss_bytes": rss_bytes(),
-        "mode": status.mode,
-        "operator": status.operator,
-    }
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

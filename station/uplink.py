@@ -13,15 +13,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
 
-from shipgate.wire import BATCH_LIMIT
+from shipgate.wire import BATCH_LIMIT, Decision, Heartbeat, ScanMode, ScanRequest, station_reason
 from station.client import (
     BadResponse,
     GateClient,
     GateError,
     Rejected,
-    ScanUpload,
     ServerUnreachable,
     Unauthorized,
 )
@@ -72,7 +71,7 @@ class Uplink:
         journal: Journal,
         link: LinkStatus,
         *,
-        status: Callable[[], dict[str, Any]],
+        status: Callable[[], Heartbeat],
         sync_interval_s: float = 5.0,
         heartbeat_s: float = 30.0,
     ) -> None:
@@ -172,9 +171,9 @@ class Uplink:
             return self._upload(batch[:half]) + self._upload(batch[half:])
         wanted = {e.scan_id for e in batch}
         answers = [
-            (r.result.scan_id, r.result.decision.value, r.result.reason)
+            (r.answer.scan_id, r.answer.decision.value, r.answer.reason.value)
             for r in results
-            if r.result.scan_id in wanted
+            if r.answer.scan_id in wanted
         ]
         self.journal.mark_uploaded(answers)
         duplicates = sum(1 for r in results if r.duplicate)
@@ -194,14 +193,15 @@ class Uplink:
         return False
 
 
-def _upload_of(e: JournalEntry) -> ScanUpload:
-    return ScanUpload(
+def _upload_of(e: JournalEntry) -> ScanRequest:
+    """A journaled, station-decided scan as the batch upload carries it."""
+    return ScanRequest(
         scan_id=e.scan_id,
         code=e.code,
+        scanned_at=datetime.fromisoformat(e.scanned_at),
         operator=e.operator,
-        scanned_at=e.scanned_at,
-        mode=e.mode,
-        station_decision=e.decision or "HOLD",
-        station_reason=e.reason or "",
+        mode=ScanMode(e.mode),
+        station_decision=Decision(e.decision),
+        station_reason=station_reason(e.reason),
         station_gate_version=e.gate_version,
     )

@@ -10,8 +10,9 @@ from liveserver import LiveServer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, gatestate
 from server.app import create_app
+from server.incidents import detect
 from server.models import Base
 from server.settings import Settings
 
@@ -57,6 +58,7 @@ def backend(request) -> str:
 def engine(backend, tmp_path_factory):
     engine = _engine_for(backend, tmp_path_factory)
     _wipe(engine)
+    detect.install(gatestate.HOOKS)  # as the composition roots do
     return engine
 
 

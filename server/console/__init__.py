@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, g, render_template, request
 
+from server.clearing import RESOLUTION_LABELS
 from server.console import admin as admin_area
 from server.console import auth, csrf, floor, handover, incidents, labels, orders, queue, review
-from server.console.clearing import RESOLUTION_LABELS
 
 console = Blueprint(
     "console",

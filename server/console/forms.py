@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from server.console.clearing import LEAD_RESOLUTIONS, MAX_NOTE
+from server.clearing import LEAD_RESOLUTIONS, MAX_NOTE
 from server.models.users import Role
 
 NAME = re.compile(r"^[\w.\- ]{1,64}$")  # \w includes Chinese characters

@@ -24,7 +24,6 @@ def template_list():
     """Every buyer-contact template, editable, with the rules they must keep."""
     db = get_session()
     rows = templates.all_templates(db)
-    db.commit()
     return render_template(
         "console/incidents/templates.html", rows=rows, errors={}, placeholders=templates.PLACEHOLDERS
     )

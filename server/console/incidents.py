@@ -11,7 +11,7 @@ from server.console import incident_admin, queries
 from server.console.auth import actor, check_warehouse, scope_from_request
 from server.console.forms import Form
 from server.db import get_session
-from server.incidents import detect, evidence, forms, intercept, ledger, steps
+from server.incidents import evidence, forms, intercept, ledger, steps
 from server.incidents import queries as incident_queries
 from server.incidents.templates import CHANNELS, all_templates, render
 from server.incidents.timeline import people_of, person, timeline_for
@@ -157,8 +157,6 @@ def load(incident_id: int) -> Incident:
     if incident is None:
         abort(404)
     check_warehouse(incident.warehouse_id)
-    if detect.complete(db, incident):  # its refund arrived after it was opened
-        db.commit()
     return incident
 
 
@@ -174,7 +172,6 @@ def render_detail(incident: Incident, step_forms: dict[str, Form] | None = None)
         "compensation": ledger.yuan(incident.compensation) if incident.compensation else "〔金额〕",
     }
     templates = [(t, render(t.body, values)) for t in all_templates(db)]
-    db.commit()  # defaults seeded on first use
     picked = request.args.get("template", "")
     return render_template(
         "console/incidents/detail.html",

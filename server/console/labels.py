@@ -13,11 +13,12 @@ from server.douyin.enums import (
     MAIN_STATUS_DESC,
     ORDER_STATUS_DESC,
 )
+from shipgate.wire import Decision, ScanMode
 
 # Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
 CHINA = timezone(timedelta(hours=8), "CST")
 
-DECISIONS = {"PASS": "可发货", "BLOCK": "拦截", "HOLD": "暂停"}
+DECISIONS = {Decision.PASS: "可发货", Decision.BLOCK: "拦截", Decision.HOLD: "暂停"}
 
 REASONS = {
     "clear": "正常",
@@ -52,7 +53,7 @@ DEVICE_STATES = {
     "unknown": "未知",
 }
 
-MODES = {"bench": "打包台", "handover": "交接点"}
+MODES = {ScanMode.BENCH: "打包台", ScanMode.HANDOVER: "交接点"}
 
 
 def label(table: dict, value: object) -> str:

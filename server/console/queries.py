@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from server.console.clearing import override_in_force
+from server.clearing import override_in_force
 from server.handover import courier_of
 from server.models import (
     AuditLog,
@@ -31,6 +31,7 @@ from server.models import (
 )
 from server.models.users import GateOverride
 from shipgate.codes import CodeKind, classify, normalise
+from shipgate.wire import Decision, Reason, ScanMode
 
 ONLINE_WITHIN = timedelta(seconds=90)
 QUEUE_LIMIT = 300
@@ -72,7 +73,7 @@ def open_exceptions(session: Session, warehouse_id: int | None, now: datetime) -
             order_id=e.order_id,
             decision=e.decision,
             reason=e.reason,
-            station=station if mode != "handover" else f"{station} · 交接 {courier_of(code, None)}",
+            station=station if mode != ScanMode.HANDOVER else f"{station} · 交接 {courier_of(code, None)}",
             packer=_person(name, badge),
             code=code,
             opened_at=e.opened_at,
@@ -261,10 +262,10 @@ def today_counts(session: Session, warehouse_id: int | None, since: datetime) ->
         select(
             Scan.warehouse_id,
             func.count(),
-            func.sum(case((Scan.decision == "BLOCK", 1), else_=0)),
-            func.sum(case((Scan.decision == "HOLD", 1), else_=0)),
+            func.sum(case((Scan.decision == Decision.BLOCK, 1), else_=0)),
+            func.sum(case((Scan.decision == Decision.HOLD, 1), else_=0)),
         )
-        .where(Scan.received_at >= since, Scan.reason != "drill")  # drills never count
+        .where(Scan.received_at >= since, Scan.reason != Reason.DRILL)  # drills never count
         .group_by(Scan.warehouse_id)
     )
     for house, total, blocks, holds in scans:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from server.console import clearing, queries
+from server import clearing
+from server.console import queries
 from server.console.auth import actor, admin_required, check_warehouse, scope_from_request
 from server.console.forms import Form, clear_form, override_form
 from server.db import get_session
 from server.models import GateEntry, Operator, ScanException, utcnow
+from shipgate.wire import Decision, Reason
 
 bp = Blueprint("queue", __name__)
 
@@ -104,6 +106,9 @@ def render_exception(exception: ScanException, clear: Form, release: Form) -> st
         entry=entry,
         packer=packer,
         allowed=clearing.allowed_resolutions(db, exception),
+        override_refusal=clearing.override_refusal(Decision(entry.decision), Reason(entry.reason))
+        if entry
+        else None,
         clear_form=clear,
         release_form=release,
     )

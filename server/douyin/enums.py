@@ -6,6 +6,7 @@ Values are the platform's own numbers (see the protocol reference, sections 4 to
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Protocol
 
 
 class OrderStatus(IntEnum):
@@ -16,20 +17,6 @@ class OrderStatus(IntEnum):
     SHIPPED = 3  # 已发货
     CANCELLED = 4  # 已取消 (shown 已关闭 after a full refund)
     COMPLETED = 5  # 已完成
-
-
-class MainStatus(IntEnum):
-    PENDING = 1
-    PAID = 105
-    PARTLY_PAID = 103  # 部分支付
-    AWAITING_SHIPMENT = 2
-    PARTLY_SHIPPED = 101
-    SHIPPED = 3
-    CANCELLED = 4
-    COMPLETED = 5
-    REFUNDED_BEFORE_SHIPMENT = 21  # 发货前退款完结
-    REFUNDED_AFTER_SHIPMENT = 22  # 发货后退款完结
-    REFUNDED_AFTER_RECEIPT = 39  # 收货后退款完结
 
 
 ORDER_STATUS_DESC: dict[int, str] = {
@@ -100,7 +87,9 @@ AFTERSALE_TYPE_DESC: dict[int, str] = {
 }
 
 PENDING_AFTERSALE_STATUSES = frozenset({6, 7, 8, 11})
-CLOSED_AFTERSALE_STATUSES = frozenset({27, 28, 29})
+CLOSED_AFTERSALE_STATUSES = frozenset(
+    {AfterSaleStatus.REFUSED_ONCE, AfterSaleStatus.FAILED, AfterSaleStatus.REFUSED_TWICE}
+)
 
 
 class RefundStatus(IntEnum):
@@ -109,6 +98,58 @@ class RefundStatus(IntEnum):
     SUCCEEDED = 3  # 退款成功
     FAILED = 4  # 退款失败
     RECOVERED = 5  # 追缴成功
+
+
+# Only these after-sales are refunds; exchanges, price protection, re-shipping and repairs are not.
+REFUND_TYPES = frozenset(
+    {
+        AfterSaleType.RETURN_AND_REFUND,
+        AfterSaleType.REFUND_AFTER_SHIPMENT,
+        AfterSaleType.REFUND_BEFORE_SHIPMENT,
+    }
+)
+
+
+class RefundState(StrEnum):
+    """Where one after-sale stands as a refund (None from `refund_state`: no refund stands)."""
+
+    SUCCEEDED = "succeeded"  # the money went back: 售后成功 or 退款成功
+    PENDING = "pending"  # asked for, not final
+
+
+class AfterSaleLike(Protocol):
+    """Anything carrying an after-sale's three codes: the model, a Core row, decision facts."""
+
+    aftersale_type: int
+    aftersale_status: int
+    refund_status: int | None
+
+
+def refund_state(after_sale: AfterSaleLike) -> RefundState | None:
+    """The one rule for "is this after-sale a refund, and did it succeed?".
+
+    A refund type (0, 1, 2) whose after-sale succeeded (12) or whose money went back
+    (refund_status 3) SUCCEEDED; one closed without money back (27/28/29, or refund_status 4)
+    stands no longer (None); any other refund is PENDING. Not a refund type: None.
+    The SQL twin is `server.models.AfterSale.refund_succeeded`."""
+    if after_sale.aftersale_type not in REFUND_TYPES:
+        return None
+    if (
+        after_sale.aftersale_status == AfterSaleStatus.SUCCEEDED
+        or after_sale.refund_status == RefundStatus.SUCCEEDED
+    ):
+        return RefundState.SUCCEEDED
+    if (
+        after_sale.aftersale_status in CLOSED_AFTERSALE_STATUSES
+        or after_sale.refund_status == RefundStatus.FAILED
+    ):
+        return None
+    return RefundState.PENDING
+
+
+def refund_succeeded(after_sale: AfterSaleLike) -> bool:
+    """This after-sale is a refund that succeeded (see `refund_state`)."""
+    return refund_state(after_sale) is RefundState.SUCCEEDED
 
 
 class PushTag(StrEnum):
@@ -130,7 +171,3 @@ class PushTag(StrEnum):
     REFUND_SUCCESS = "206"
     REFUND_CLOSED = "207"
     REFUND_MODIFIED = "208"
-
-
-REFUND_TAGS = frozenset(t for t in PushTag if t.value.startswith("2"))
-TRADE_TAGS = frozenset(t for t in PushTag if t.value.startswith("1"))

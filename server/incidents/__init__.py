@@ -3,7 +3,7 @@ the loss ledger, evidence packs, group-robot alerts and the monthly review.
 
 Modules, each one idea:
   detect     opens one incident per order when a refund succeeds after its parcel passed or shipped
-             (server.gatestate.recompute_many calls `after_gate_change`)
+             (a gate hook: server.gatestate.GateHooks runs `after_gate_change`)
   timeline   the order's story from the scan journal, Douyin's records and the steps taken
   workflow   states, outcomes, causes as enums; the allowed transitions as data; `step`
   steps      the steps a lead takes (contact, outcome, receive, inspect, cause, ledger, close)

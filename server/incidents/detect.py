@@ -7,10 +7,11 @@ or any refund applied before the PASS or the shipment, or main status 21 (发货
 buyer who asks for a refund after receiving the parcel is an ordinary return, not an incident.
 
 One incident per order, ever: the unique order_id, and an insert in its own savepoint that
-quietly loses a race with another process. Detection runs inside the gate's transaction
-(`after_gate_change`, called by server.gatestate.recompute_many) and must never break it:
-everything happens in a savepoint, and any error is logged and swallowed. It only writes rows
-(the incident, its first event, robot messages in the outbox); nothing is sent from here.
+quietly loses a race with another process. Detection runs inside the gate's transaction as a
+gate hook (`after_gate_change`, installed by the composition roots, see `install`): the gate runs
+it in a savepoint, and a failure is logged and counted in /metrics, never breaking the
+recompute. It only writes rows (the incident, its first event, robot messages in the outbox);
+nothing is sent from here.
 """
 
 from __future__ import annotations
@@ -23,19 +24,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from server.douyin.enums import AfterSaleType, refund_succeeded
 from server.incidents import robots
+from server.incidents.workflow import State
 from server.models import AfterSale, Order, Scan, Shop, Station, utcnow
 from server.models.incidents import Incident, IncidentEvent
+from shipgate.wire import Decision, Reason, ScanMode
 
 log = logging.getLogger(__name__)
 
-REFUND_TYPES = frozenset({0, 1, 2})
-REFUND_BEFORE_SHIPMENT = 2  # 未发货仅退款
-SUCCEEDED, REFUND_PAID = 12, 3
 SHIPPED_STATUSES = frozenset({3, 101, 5})
 SHIPPED_MAIN = frozenset({22, 39})  # refunds completed after shipment / receipt
 REFUNDED_BEFORE_SHIPMENT_MAIN = 21
-DRILL = "drill"
+DRILL = Reason.DRILL
 CHUNK = 500
 
 
@@ -54,12 +55,7 @@ def shipped_on_douyin(order: Order) -> bool:
 
 
 def refund_successes(order: Order) -> list[AfterSale]:
-    return [
-        a
-        for a in order.after_sales
-        if a.aftersale_type in REFUND_TYPES
-        and (a.aftersale_status == SUCCEEDED or a.refund_status == REFUND_PAID)
-    ]
+    return [a for a in order.after_sales if refund_succeeded(a)]
 
 
 def left_at(order: Order, first_pass: Scan | None) -> int | None:
@@ -74,7 +70,8 @@ def qualifying_refunds(order: Order, first_pass: Scan | None) -> list[AfterSale]
     found = [
         a
         for a in refund_successes(order)
-        if a.aftersale_type == REFUND_BEFORE_SHIPMENT or (a.apply_time and left and a.apply_time <= left)
+        if a.aftersale_type == AfterSaleType.REFUND_BEFORE_SHIPMENT
+        or (a.apply_time and left and a.apply_time <= left)
     ]
     return sorted(found, key=lambda a: (a.update_time or 0, a.aftersale_id))
 
@@ -90,24 +87,22 @@ def after_gate_change(session: Session, changes: Iterable, recomputed: Iterable 
     order view, previous (decision, reason), new verdict) and the views of every order it
     recomputed. Unchanged orders matter: a poll can bring an order's refunded main status first,
     making it BLOCK, and its after-sale a moment later, which changes no verdict. Opens the
-    incidents due and completes ones opened before their after-sale came; never raises."""
+    incidents due and completes ones opened before their after-sale came."""
     views = {v.order_id: v for v in (list(recomputed) or [c.order for c in changes]) if _refund_stands(v)}
     if not views:
         return []
-    try:
-        with session.begin_nested():
-            return _open_for(session, views)
-    except Exception:  # detection must never break the sync, a push or a scan
-        log.exception("incident detection failed for orders %s", sorted(views)[:20])
-        return []
+    return _open_for(session, views)
+
+
+def install(hooks) -> None:
+    """Make incident detection a hook of the gate (server.gatestate.GateHooks)."""
+    hooks.install("incidents", after_gate_change)
 
 
 def _refund_stands(view) -> bool:
     """A cheap look at the gate's own view of an order: a refund succeeded on it."""
     return view.main_status == REFUNDED_BEFORE_SHIPMENT_MAIN or any(
-        a.aftersale_type in REFUND_TYPES
-        and (a.aftersale_status == SUCCEEDED or a.refund_status == REFUND_PAID)
-        for a in view.after_sales
+        refund_succeeded(a) for a in view.after_sales
     )
 
 
@@ -161,11 +156,13 @@ def _open_for(session: Session, views: dict) -> list[Incident]:
 def caught_in_building(session: Session, order: Order, first_pass: Scan | None) -> bool:
     """A near miss, not an incident: packed (a bench PASS) but not handed to a courier yet, not
     shipped on Douyin, in a warehouse whose handover station will block it (交接拦截)."""
-    if first_pass is None or first_pass.mode != "bench" or shipped_on_douyin(order):
+    if first_pass is None or first_pass.mode != ScanMode.BENCH or shipped_on_douyin(order):
         return False
     handed_over = session.scalar(
         select(Scan.id)
-        .where(Scan.order_id == order.order_id, Scan.mode == "handover", Scan.decision == "PASS")
+        .where(
+            Scan.order_id == order.order_id, Scan.mode == ScanMode.HANDOVER, Scan.decision == Decision.PASS
+        )
         .limit(1)
     )
     if handed_over is not None:
@@ -174,7 +171,7 @@ def caught_in_building(session: Session, order: Order, first_pass: Scan | None) 
         select(Station.id)
         .where(
             Station.warehouse_id == first_pass.warehouse_id,
-            Station.mode == "handover",
+            Station.mode == ScanMode.HANDOVER,
             Station.revoked_at.is_(None),
         )
         .limit(1)
@@ -190,7 +187,7 @@ def first_passes(session: Session, order_ids: list[str]) -> dict[str, Scan]:
             select(Scan)
             .where(
                 Scan.order_id.in_(order_ids[start : start + CHUNK]),
-                Scan.decision == "PASS",
+                Scan.decision == Decision.PASS,
                 Scan.reason != DRILL,
             )
             .order_by(Scan.scanned_at, Scan.id)
@@ -239,7 +236,7 @@ def build(session: Session, order: Order, first_pass: Scan | None, trigger: str,
         shipped_at=_at(order.ship_time),
         race_window_s=int((passed - succeeded).total_seconds()) if passed and succeeded else None,
         detected_at=now,
-        state="open",
+        state=State.OPEN,
         goods_value=goods_value(goods, refund_amount, order.pay_amount),
     )
 
@@ -289,7 +286,7 @@ def _insert(session: Session, incident: Incident) -> Incident | None:
         return None
     detail = {"trigger": incident.trigger, "race_window_s": incident.race_window_s}
     session.add(IncidentEvent(incident_id=incident.id, at=incident.detected_at, actor="system", kind="detected",
-                              to_state="open", detail=detail))  # fmt: skip
+                              to_state=State.OPEN, detail=detail))  # fmt: skip
     try:
         with session.begin_nested():
             robots.enqueue_incident(session, incident)
@@ -338,7 +335,7 @@ def open_for_offline_pass(session: Session, order_id: str, scan: Scan | int) -> 
 
 def _open_offline(session: Session, order_id: str, scan: Scan | int) -> Incident | None:
     scan = scan if isinstance(scan, Scan) else session.get(Scan, scan)
-    if scan is None or scan.reason == DRILL or "PASS" not in (scan.station_decision, scan.decision):
+    if scan is None or scan.reason == DRILL or Decision.PASS not in (scan.station_decision, scan.decision):
         return None
     found = session.scalar(select(Incident).where(Incident.order_id == order_id))
     if found is not None:

@@ -1,6 +1,6 @@
 """Load the monthly review's facts (server.incidents.review) and the handbook from the database.
 
-Every query leaves drill scans out (Scan.reason == "drill"). Months are China time.
+Every query leaves drill scans out (Scan.reason == Reason.DRILL). Months are China time.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from server.incidents.timeline import people_of, person
 from server.incidents.workflow import CAUSE_LABELS, OUTCOME_LABELS, Cause, Outcome, State
 from server.models import AfterSale, Scan, SkuOrder, Station
 from server.models.incidents import Incident
+from shipgate.wire import Decision, Reason
 
-DRILL = "drill"
+DRILL = Reason.DRILL
 CHUNK = 500
 
 
@@ -44,7 +45,7 @@ def _scans(session: Session, start: datetime, end: datetime, warehouse_id: int |
         .where(
             Scan.scanned_at >= start,
             Scan.scanned_at < end,
-            Scan.decision.in_(("BLOCK", "HOLD")),
+            Scan.decision.in_((Decision.BLOCK, Decision.HOLD)),
             Scan.reason != DRILL,
         )
     )
@@ -61,7 +62,7 @@ def _lags(session: Session, block_orders: set[str], start: datetime, end: dateti
         first_block = dict(
             session.execute(
                 select(Scan.order_id, func.min(Scan.scanned_at))
-                .where(Scan.order_id.in_(chunk), Scan.decision == "BLOCK", Scan.reason != DRILL)
+                .where(Scan.order_id.in_(chunk), Scan.decision == Decision.BLOCK, Scan.reason != DRILL)
                 .group_by(Scan.order_id)
             ).all()
         )
@@ -70,8 +71,7 @@ def _lags(session: Session, block_orders: set[str], start: datetime, end: dateti
                 select(AfterSale.order_id, func.min(AfterSale.update_time))
                 .where(
                     AfterSale.order_id.in_(chunk),
-                    AfterSale.aftersale_status == 12,
-                    AfterSale.aftersale_type.in_((0, 1, 2)),
+                    AfterSale.refund_succeeded,
                 )
                 .group_by(AfterSale.order_id)
             ).all()
@@ -126,7 +126,7 @@ def month_facts(session: Session, month: str, warehouse_id: int | None) -> Month
                 warehouse=i.warehouse.name if i.warehouse else "—",
             )
         )
-    blocked = {s.order_id for s in scans if s.decision == "BLOCK" and s.order_id}
+    blocked = {s.order_id for s in scans if s.decision == Decision.BLOCK and s.order_id}
     return MonthFacts(month, scan_facts, incident_facts, _lags(session, blocked, start, end))
 
 

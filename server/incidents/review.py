@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from statistics import median_low
 
 from server.incidents.ledger import Ledger, total, totals_by
+from shipgate.wire import Decision
 
 CHINA = timezone(timedelta(hours=8), "CST")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -130,9 +131,9 @@ def lag_bucket(seconds: int) -> int:
 
 
 def _count(counts: Counts, what: str) -> None:
-    if what == "BLOCK":
+    if what == Decision.BLOCK:
         counts.blocks += 1
-    elif what == "HOLD":
+    elif what == Decision.HOLD:
         counts.holds += 1
     else:
         counts.incidents += 1

@@ -136,10 +136,13 @@ def ensure_defaults(session: Session) -> None:
 
 
 def all_templates(session: Session) -> list[ContactTemplate]:
-    """Every template in the defaults' order, seeding missing ones."""
-    ensure_defaults(session)
+    """Every template in the defaults' order; a situation never saved reads as its default (an
+    unsaved row: reading writes nothing; `save` stores it)."""
     rows = {t.key: t for t in session.scalars(select(ContactTemplate))}
-    return [rows[key] for key in DEFAULTS if key in rows]
+    return [
+        rows.get(key) or ContactTemplate(key=key, title=default.title, body=default.body)
+        for key, default in DEFAULTS.items()
+    ]
 
 
 def save(session: Session, key: str, title: str, body: str, actor: str) -> ContactTemplate:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from server.douyin.enums import refund_succeeded
 from server.incidents.ledger import LABELS as LEDGER_LABELS
 from server.incidents.templates import CHANNELS, DEFAULTS
 from server.incidents.workflow import (
@@ -24,8 +25,9 @@ from server.incidents.workflow import (
 )
 from server.models import Operator, Order, Scan
 from server.models.incidents import Incident, IncidentEvent
+from shipgate.wire import Decision, Reason, Source
 
-DECISIONS = {"PASS": "可发货", "BLOCK": "拦截", "HOLD": "暂停"}
+DECISIONS = {Decision.PASS: "可发货", Decision.BLOCK: "拦截", Decision.HOLD: "暂停"}
 AFTERSALE_TYPES = {0: "退货退款", 1: "已发货仅退款", 2: "未发货仅退款"}
 TRIGGERS = {
     "refund_after_pass": "退款成功时包裹已过闸放行",
@@ -117,7 +119,7 @@ def assemble(
                     f"买家申请退款（{kind}，售后单 {a.aftersale_id}）",
                 )
             )
-        if a.aftersale_status == 12 or a.refund_status == 3:
+        if refund_succeeded(a):
             moments.append(
                 Moment(
                     from_unix(a.update_time),
@@ -129,7 +131,7 @@ def assemble(
         where = (
             f"工作站 {stations.get(scan.station_id, scan.station_id)}，打包员 {person(scan.operator, people)}"
         )
-        offline = "（离线判定，稍后上传）" if scan.source == "offline" else ""
+        offline = "（离线判定，稍后上传）" if scan.source == Source.OFFLINE else ""
         said = DECISIONS.get(scan.station_decision or scan.decision, scan.decision)
         moments.append(Moment(scan.scanned_at, "scan", f"扫描：{said}{offline}，{where}"))
     if order.ship_time:
@@ -145,7 +147,7 @@ def scans_of(session: Session, order_id: str) -> list[Scan]:
     return list(
         session.scalars(
             select(Scan)
-            .where(Scan.order_id == order_id, Scan.reason != "drill")
+            .where(Scan.order_id == order_id, Scan.reason != Reason.DRILL)
             .options(selectinload(Scan.station))
             .order_by(Scan.scanned_at, Scan.id)
         )

@@ -45,6 +45,25 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+class EnumText(TypeDecorator):
+    """A state column: an enum's value stored as plain text (no database enum type, so the strings
+    already stored stay valid and no migration is needed), read back as the enum member. `parse`
+    is the enum class, or a function from a stored string to a member (for a union of enums)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, parse, length: int):
+        super().__init__(length)
+        self.parse = parse
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.parse(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.parse(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {

@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import Base, DouyinId, EnumText, utcnow
+from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source, station_reason
+
+DECISION = EnumText(Decision, 8)
+REASON = EnumText(Reason, 32)
+STATION_REASON = EnumText(station_reason, 32)  # a wire Reason or a station's own LocalReason
+MODE = EnumText(ScanMode, 16)
 
 
 class ExceptionStatus(enum.StrEnum):
@@ -24,7 +30,7 @@ class Station(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
     token_hint: Mapped[str] = mapped_column(String(8), default="")
-    mode: Mapped[str] = mapped_column(String(16), default="bench")
+    mode: Mapped[ScanMode] = mapped_column(MODE, default=ScanMode.BENCH)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
@@ -63,17 +69,17 @@ class Scan(Base):
     code: Mapped[str] = mapped_column(String(128))
     code_kind: Mapped[str] = mapped_column(String(16))
     operator: Mapped[str | None] = mapped_column(String(48))
-    mode: Mapped[str] = mapped_column(String(16), default="bench")
+    mode: Mapped[ScanMode] = mapped_column(MODE, default=ScanMode.BENCH)
     scanned_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decision: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(DECISION)
+    reason: Mapped[Reason] = mapped_column(REASON)
     order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
     sku_out: Mapped[list] = mapped_column(default=list)
     gate_version: Mapped[int] = mapped_column(default=0)
-    source: Mapped[str] = mapped_column(String(8), default="online")  # online | offline
-    station_decision: Mapped[str | None] = mapped_column(String(8))
-    station_reason: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[Source] = mapped_column(EnumText(Source, 8), default=Source.ONLINE)  # online | offline
+    station_decision: Mapped[Decision | None] = mapped_column(DECISION)
+    station_reason: Mapped[Reason | LocalReason | None] = mapped_column(STATION_REASON)
     station_gate_version: Mapped[int | None]
 
     station: Mapped[Station] = relationship()
@@ -91,9 +97,11 @@ class ScanException(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
-    decision: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(String(32))
-    status: Mapped[ExceptionStatus] = mapped_column(String(8), default=ExceptionStatus.OPEN)
+    decision: Mapped[Decision] = mapped_column(DECISION)
+    reason: Mapped[Reason | LocalReason] = mapped_column(STATION_REASON)  # the station's, if it stopped it
+    status: Mapped[ExceptionStatus] = mapped_column(
+        EnumText(ExceptionStatus, 8), default=ExceptionStatus.OPEN
+    )
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     cleared_at: Mapped[datetime | None]
     cleared_by: Mapped[str | None] = mapped_column(String(64))

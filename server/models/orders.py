@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, and_, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.douyin import enums
+from server.models.base import Base, DouyinId, EnumText, utcnow
+from shipgate.wire import Decision, Reason
 
 
 class Order(Base):
@@ -84,6 +87,22 @@ class AfterSale(Base):
 
     order: Mapped[Order] = relationship(back_populates="after_sales")
 
+    @hybrid_property
+    def refund_succeeded(self) -> bool:
+        """A refund that succeeded: server.douyin.enums.refund_succeeded, and its SQL twin."""
+        return enums.refund_succeeded(self)
+
+    @refund_succeeded.inplace.expression
+    @classmethod
+    def _refund_succeeded_sql(cls):
+        return and_(
+            cls.aftersale_type.in_(sorted(enums.REFUND_TYPES)),
+            or_(
+                cls.aftersale_status == enums.AfterSaleStatus.SUCCEEDED,
+                cls.refund_status == enums.RefundStatus.SUCCEEDED,
+            ),
+        )
+
 
 class GateEntry(Base):
     """The derived verdict for one order: what stations replicate. `version` comes from the
@@ -93,8 +112,8 @@ class GateEntry(Base):
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
     shop_id: Mapped[str] = mapped_column(String(20), index=True)
-    decision: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(EnumText(Decision, 8))
+    reason: Mapped[Reason] = mapped_column(EnumText(Reason, 32))
     sku_out: Mapped[list] = mapped_column(default=list)
     codes: Mapped[list] = mapped_column(default=list)
     label: Mapped[dict | None]  # what a PASS prints: current waybill and goods, or None

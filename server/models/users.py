@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import Base, DouyinId, EnumText, utcnow
+from shipgate.wire import Decision, Reason
 
 
 class Role(enum.StrEnum):
@@ -74,8 +75,8 @@ class GateOverride(Base):
     order_id: Mapped[str] = mapped_column(DouyinId, index=True)
     exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id", ondelete="SET NULL"))
     gate_version: Mapped[int]
-    decision: Mapped[str] = mapped_column(String(8))  # what the gate said when it was overridden
-    reason: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[Decision] = mapped_column(EnumText(Decision, 8))  # what the gate said when overridden
+    reason: Mapped[Reason] = mapped_column(EnumText(Reason, 32))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

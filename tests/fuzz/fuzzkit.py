@@ -304,7 +304,7 @@ ANSWER_FIELDS = {
     "reason",
     "message",
     "order_id",
-    "sku_order_ids",
+    "sku_order_ids_out",
     "gate_version",
     "decided_at",
     "exception_id",

@@ -67,8 +67,23 @@ def test_partial_refund_holds_and_names_the_sku(client, auth, session):
     refund(session, order, sku_order_id=order.skus[1].sku_order_id)
     answer = scan(client, auth, order.order_id).json
     assert (answer["decision"], answer["reason"]) == ("HOLD", "partial_refund")
-    assert answer["sku_order_ids"] == [order.skus[1].sku_order_id]
+    assert answer["sku_order_ids_out"] == [order.skus[1].sku_order_id]
     assert order.skus[1].sku_order_id in answer["message"]
+
+
+def test_every_answer_follows_the_typed_contract_the_station_parses(client, auth, session):
+    from shipgate.wire import BatchAnswer, GateFeed, HeartbeatReply, ScanAnswer
+
+    order = make_order(session, skus=2, tracking_no="SF1234567890123")
+    refund(session, order, sku_order_id=order.skus[0].sku_order_id)
+    answer = ScanAnswer.from_json(scan(client, auth, order.order_id).json)
+    assert answer.sku_order_ids_out == (order.skus[0].sku_order_id,) and answer.exception_id is not None
+    offline = {"scan_id": "off-1", "code": "junk!", "scanned_at": NOW, "station_decision": "HOLD",
+               "station_reason": "disk_full"}  # fmt: skip
+    batch = client.post("/api/v1/scans/batch", json={"scans": [offline]}, headers=auth).json
+    assert BatchAnswer.from_json(batch).results[0].station_reason == "disk_full"
+    assert GateFeed.from_json(client.get("/api/v1/gate?since=0", headers=auth).json).entries
+    assert HeartbeatReply.from_json(client.post("/api/v1/heartbeat", json={}, headers=auth).json).ok
 
 
 def test_unknown_order_and_garbage_hold_never_pass(client, auth, session):
@@ -272,6 +287,30 @@ def test_a_lead_clears_a_blocked_scan_at_the_bench(client, auth, session):
     assert count(session, Scan) == 4 and count(session, ScanException) == 1
 
 
+def test_a_lead_code_sent_again_answers_as_before_and_does_nothing_again(client, auth, session):
+    """The duplicate check comes before a lead code's side effects: a badge scan signs in and
+    drops another lead's half-done clearing; the station resending that badge scan later must not."""
+    from server.models import BenchPending, Operator
+
+    session.add_all(
+        [Operator(name="王主管", badge="L001", is_lead=True), Operator(name="小李", badge="P001")]
+    )
+    session.commit()
+    order = make_order(session)
+    refund(session, order)
+    signed_in = scan(client, auth, "SG-OP-P001", scan_id="badge-1").json
+    assert signed_in["reason"] == "signed_in"
+    blocked = scan(client, auth, order.order_id, operator="P001").json
+    taken = scan(client, auth, f"SG-EX-{blocked['scan_id']}", operator="L001").json
+    assert taken["reason"] == "awaiting_resolution" and count(session, BenchPending) == 1
+    again = scan(client, auth, "SG-OP-P001", scan_id="badge-1").json
+    assert (again["decision"], again["reason"], again["scan_id"]) == ("PASS", "signed_in", "badge-1")
+    assert count(session, BenchPending) == 1  # the lead's clearing still stands
+    cleared = scan(client, auth, "SG-RS-misscan", operator="L001").json
+    assert cleared["reason"] == "exception_cleared"
+    assert count(session, Scan) == 4
+
+
 def test_an_admin_release_in_force_lets_a_blocked_order_pass(client, auth, session):
     from server.gatestate import current_version
     from server.ingest import assign_tracking
@@ -295,3 +334,37 @@ def test_an_admin_release_in_force_lets_a_blocked_order_pass(client, auth, sessi
     assign_tracking(session, order.order_id, "SF1234567890777")  # Douyin changes the order again
     session.commit()
     assert scan(client, auth, order.order_id).json["decision"] == "BLOCK"  # the release lapsed
+
+
+def test_state_columns_read_back_as_enums_and_refuse_other_values(client, auth, session):
+    import pytest as _pytest
+    from sqlalchemy.exc import StatementError
+
+    from server.models import ExceptionStatus, GateEntry
+    from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source
+
+    order = make_order(session)
+    refund(session, order)
+    scan(client, auth, order.order_id, scan_id="e-1")
+    offline = {"scan_id": "e-2", "code": "junk!", "scanned_at": NOW, "station_decision": "HOLD",
+               "station_reason": "journal_error"}  # fmt: skip
+    client.post("/api/v1/scans/batch", json={"scans": [offline]}, headers=auth)
+    session.expire_all()
+    online = session.scalar(select(Scan).where(Scan.scan_id == "e-1"))
+    assert (online.decision, online.reason, online.mode, online.source) == (
+        Decision.BLOCK, Reason.REFUNDED, ScanMode.BENCH, Source.ONLINE,
+    )  # fmt: skip
+    assert all(
+        isinstance(v, type(e)) for v, e in [(online.decision, Decision.BLOCK), (online.mode, ScanMode.BENCH)]
+    )
+    uploaded = session.scalar(select(Scan).where(Scan.scan_id == "e-2"))
+    assert uploaded.station_reason is LocalReason.JOURNAL_ERROR and uploaded.source is Source.OFFLINE
+    assert (
+        session.scalar(select(ScanException).where(ScanException.scan_id == "e-1")).status
+        is ExceptionStatus.OPEN
+    )
+    assert session.get(GateEntry, order.order_id).decision is Decision.BLOCK
+    online.decision = "MAYBE"
+    with _pytest.raises(StatementError):
+        session.commit()
+    session.rollback()

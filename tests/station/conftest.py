@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from station_testkit import TOKEN, BenchParts, FakeClock, GateServer, network_printer
 
+from shipgate.wire import Heartbeat
 from station.bench import Bench  # noqa: E402
 from station.client import GateClient
 from station.display import NullDisplay
@@ -88,7 +89,7 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
         printer = network_printer(printer_port or capture_printer.port)
         link = LinkStatus()
         uplink = Uplink(
-            client, replica, journal, link, status=lambda: {}, sync_interval_s=3600, heartbeat_s=3600
+            client, replica, journal, link, status=Heartbeat, sync_interval_s=3600, heartbeat_s=3600
         )
         bench: Bench | None = None
         scanner = None

@@ -13,13 +13,14 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from shipgate.codes import classify
-from shipgate.wire import MESSAGES, Decision, Reason, message_for
+from shipgate.wire import Decision, Reason, ScanAnswer, Waybill, message_for
 from station.bench import Bench
 from station.client import GateClient
 from station.journal import Journal
@@ -148,8 +149,9 @@ class GateServer:
         self.put(ORDER_PARTIAL, Decision.HOLD, Reason.PARTIAL_REFUND, [SKU_PARTIAL_OUT], [SKU_PARTIAL_OUT])
         self.waybills[ORDER_OK] = {
             "tracking_no": TRACKING_OK,
-            "carrier": "顺丰速运",
-            "items": ["蓝色T恤 L ×1"],
+            "company": "顺丰速运",
+            "order_id": ORDER_OK,
+            "items": [{"sku_order_id": "6920000000000000012", "name": "蓝色T恤 L", "code": None, "num": 1}],
         }
 
     def resolve(self, code: str) -> dict | None:
@@ -169,18 +171,19 @@ class GateServer:
             decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
             sku_out = entry["sku_order_ids_out"]
         order_id = entry["order_id"] if entry else None
-        return {
-            "scan_id": scan["scan_id"],
-            "decision": decision.value,
-            "reason": reason.value,
-            "message": message_for(reason, sku_out) if reason in MESSAGES else "",
-            "order_id": order_id,
-            "sku_order_ids": list(entry["codes"]) if entry else [],
-            "gate_version": self.version,
-            "decided_at": "2024-05-01T00:00:00Z",
-            "exception_id": None if decision is Decision.PASS else f"EX{len(self.scans) + 1}",
-            "waybill": self.waybills.get(order_id) if decision is Decision.PASS else None,
-        }
+        passed = decision is Decision.PASS
+        return ScanAnswer(
+            scan_id=scan["scan_id"],
+            decision=decision,
+            reason=reason,
+            message=message_for(reason, sku_out),
+            order_id=order_id,
+            sku_order_ids_out=tuple(sku_out),
+            gate_version=self.version,
+            decided_at=datetime(2024, 5, 1, tzinfo=UTC),
+            exception_id=None if passed else len(self.scans) + 1,
+            waybill=Waybill.from_json(self.waybills.get(order_id)) if passed else None,
+        ).to_json()
 
     def dispatch(self, method: str, path: str, query: dict, body: Any) -> tuple[int, dict]:
         if self.status_override is not None:

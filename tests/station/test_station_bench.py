@@ -21,8 +21,8 @@ from shipgate.wire import Decision
 from station.decision import Source
 from station.display import PlainDisplay
 from station.scanner import ScannerState
-from station.service import heartbeat_payload
 from station.slips import CHINESE_ON, RED_OFF, RED_ON
+from station.status import heartbeat_payload
 
 CUT = b"\x1dV"
 
@@ -204,10 +204,14 @@ def test_handover_mode_prints_only_what_must_not_ship(make_bench, capture_printe
 def test_undecided_scans_are_decided_on_start(make_bench, gate_server):
     parts = make_bench(start=False)
     left = [parts.journal.record(code, "A12", "bench", "2024-05-01T08:00:00.000+00:00") for code in
-            (ORDER_REFUNDED, "junk!")]  # fmt: skip
+            (ORDER_REFUNDED, "junk!", "SG-DR-7Kq2xV9p", "SG-RS-misscan")]  # fmt: skip
     parts.bench.start()
     assert parts.journal.undecided() == []
-    assert [e.reason for e in parts.journal.pending()] == ["stale_replica", "invalid_code"]
+    # as the running path decides them offline: a drill code still BLOCKs (the server then
+    # records a passed drill), a lead code is queued for the server
+    assert [(e.decision, e.reason) for e in parts.journal.pending()] == [
+        ("HOLD", "stale_replica"), ("HOLD", "invalid_code"), ("BLOCK", "drill"), ("HOLD", "unknown_order"),
+    ]  # fmt: skip
     parts.uplink.sync_once()
     assert gate_server.received == [e.scan_id for e in left]
 

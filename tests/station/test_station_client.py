@@ -8,20 +8,14 @@ import socket
 import threading
 import time
 import uuid
+from datetime import datetime
 
 import httpx
 import pytest
 from station_testkit import ORDER_OK, ORDER_REFUNDED, TOKEN, TRACKING_OK
 
-from shipgate.wire import Decision
-from station.client import (
-    BadResponse,
-    GateClient,
-    Rejected,
-    ScanUpload,
-    ServerUnreachable,
-    Unauthorized,
-)
+from shipgate.wire import Decision, Heartbeat, Reason, ScanMode, ScanRequest
+from station.client import BadResponse, GateClient, Rejected, ServerUnreachable, Unauthorized
 
 NOW = "2024-05-01T08:00:00.000+00:00"
 
@@ -45,7 +39,7 @@ def test_scan_pass_with_waybill(client, gate_server):
     assert (result.scan_id, result.decision, result.reason) == (scan_id, Decision.PASS, "clear")
     assert result.order_id == ORDER_OK
     assert result.waybill is not None and result.waybill.tracking_no == TRACKING_OK
-    assert result.waybill.carrier == "顺丰速运" and result.waybill.items == ("蓝色T恤 L ×1",)
+    assert result.waybill.carrier == "顺丰速运" and [str(i) for i in result.waybill.items] == ["蓝色T恤 L ×1"]
 
 
 def test_scan_block_and_idempotency(client, gate_server):
@@ -152,17 +146,20 @@ def test_feed_paging(client, gate_server):
 
 def test_batch_upload_answers_duplicates(client, gate_server):
     scan_id = str(uuid.uuid4())
-    upload = ScanUpload(scan_id, ORDER_REFUNDED, "A12", NOW, "bench", "BLOCK", "refunded", 3)
+    at = datetime.fromisoformat(NOW)
+    upload = ScanRequest(
+        scan_id, ORDER_REFUNDED, at, "A12", ScanMode.BENCH, Decision.BLOCK, Reason.REFUNDED, 3
+    )
     first = client.upload_batch([upload])
     second = client.upload_batch([upload])
-    assert first[0].result.decision is Decision.BLOCK and not first[0].duplicate
+    assert first[0].answer.decision is Decision.BLOCK and not first[0].duplicate
     assert second[0].duplicate
     with pytest.raises(ValueError):
         client.upload_batch([])
 
 
 def test_heartbeat(client, gate_server):
-    reply = client.heartbeat({"software_version": "0.1.0", "queue_depth": 0})
+    reply = client.heartbeat(Heartbeat(software_version="0.1.0", queue_depth=0))
     assert reply.ok and reply.gate_version == gate_server.version
     assert gate_server.heartbeats == [{"software_version": "0.1.0", "queue_depth": 0}]
 
@@ -177,4 +174,4 @@ def test_a_body_off_the_contract_is_bad_response():
     with pytest.raises(BadResponse):
         c.gate_feed(0)
     with pytest.raises(BadResponse):
-        c.heartbeat({})
+        c.heartbeat(Heartbeat())

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from station_testkit import in_order, network_printer
 
-from shipgate.wire import Decision
-from station.decision import Outcome, Source, Waybill, journal_failed
+from shipgate.wire import Decision, Waybill, WaybillItem
+from station.decision import Outcome, Source, journal_failed
 from station.printer import DeviceSpec, PrinterError, PrinterState, SlipPrinter, device_factory, render
 from station.slips import (
     CHINESE_ON,
@@ -33,8 +33,10 @@ BLOCK = Outcome(SCAN_ID, "YT1234567890123", Decision.BLOCK, "refunded", "已退�
                 order_id="6920000000000000001", exception_id="17")  # fmt: skip
 HOLD = Outcome(SCAN_ID, "6920000000000000013", Decision.HOLD, "partial_refund",
                "部分商品已退款 请取出退款商品：6920000000000000013", Source.OFFLINE,
-               order_id="6920000000000000003", sku_order_ids=("6920000000000000013",))  # fmt: skip
-WAYBILL = Waybill("SF1234567890123", "顺丰速运", None, ("蓝色T恤 L ×1",))
+               order_id="6920000000000000003", sku_order_ids_out=("6920000000000000013",))  # fmt: skip
+WAYBILL = Waybill(
+    "SF1234567890123", "顺丰速运", "6920000000000000002", (WaybillItem("6920000000000000012", "蓝色T恤 L"),)
+)
 PASS = Outcome(SCAN_ID, "6920000000000000002", Decision.PASS, "clear", "可发货", Source.ONLINE,
                order_id="6920000000000000002", waybill=WAYBILL)  # fmt: skip
 

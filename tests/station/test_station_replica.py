@@ -14,8 +14,8 @@ from station_testkit import (
     TRACKING_REFUNDED,
 )
 
-from shipgate.wire import Decision, Reason
-from station.client import GateClient, GateEntry, GateFeed, ServerUnreachable
+from shipgate.wire import Decision, GateEntry, GateFeed, Reason
+from station.client import GateClient, ServerUnreachable
 from station.decision import Source
 from station.replica import Replica, ReplicaError
 
@@ -55,7 +55,7 @@ def test_lookup_by_every_code(replica, client):
         Decision.HOLD,
         "partial_refund",
     )
-    assert partial.sku_out == (SKU_PARTIAL_OUT,)
+    assert partial.sku_order_ids_out == (SKU_PARTIAL_OUT,)
     assert replica.lookup("6920000000000009999") is None
 
 
@@ -109,8 +109,8 @@ def test_the_clock_jumping_back_counts_as_stale(replica, client, clock):
 def test_sync_time_is_when_the_sync_started(replica, clock):
     """Signpost: a slow sync does not make the replica look fresher than the data it holds."""
     pages = [
-        GateFeed(2, (GateEntry("6920000000000000101", Decision.PASS, "clear", (), (), 1),), 1, True),
-        GateFeed(2, (GateEntry("6920000000000000102", Decision.PASS, "clear", (), (), 2),), 2, False),
+        GateFeed(2, (GateEntry("6920000000000000101", Decision.PASS, Reason.CLEAR, (), (), 1),), 1, True),
+        GateFeed(2, (GateEntry("6920000000000000102", Decision.PASS, Reason.CLEAR, (), (), 2),), 2, False),
     ]
     started = clock.now
 
@@ -161,7 +161,8 @@ def test_a_feed_that_does_not_advance_is_an_error(replica):
 def test_lookups_are_fast(replica):
     """Not a timing assertion: just 2000 look-ups on 5000 entries complete (see tests/bench for numbers)."""
     entries = tuple(
-        GateEntry(f"69{i:017d}", Decision.PASS, "clear", (), (f"SF{i:013d}",), i + 1) for i in range(5000)
+        GateEntry(f"69{i:017d}", Decision.PASS, Reason.CLEAR, (), (f"SF{i:013d}",), i + 1)
+        for i in range(5000)
     )
     replica.apply(GateFeed(5000, entries, 5000, False))
     for i in range(0, 5000, 5):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from station_testkit import ORDER_REFUNDED, TOKEN, in_order, wait_until
 
-from station.bench import StationStatus
 from station.journal import Journal
-from station.service import Notifier, heartbeat_payload, rss_bytes, run_service, watchdog_interval_s
+from station.service import Notifier, run_service, watchdog_interval_s
 from station.slips import RED_ON
+from station.status import StationStatus, heartbeat_payload, rss_bytes
 
 REPO = Path(__file__).parents[2]
 
@@ -70,7 +70,7 @@ def test_watchdog_interval():
 
 def test_heartbeat_payload_follows_the_wire():
     status = StationStatus(True, None, 42, 3.14159, False, 2, "connected", "ready", "A12", "bench", None)
-    payload = heartbeat_payload(status, "0.1.0")
+    payload = heartbeat_payload(status, "0.1.0").to_json()
     assert set(payload) == {
         "software_version", "replica_version", "replica_age_s", "scanner", "printer",
         "queue_depth", "rss_bytes", "mode", "operator",

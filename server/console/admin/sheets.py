@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from server.clearing import LEAD_RESOLUTIONS, RESOLUTION_LABELS
 from server.console import queries
 from server.console.barcodes import qr_data_uri
-from server.console.clearing import LEAD_RESOLUTIONS, RESOLUTION_LABELS
 from server.db import get_session
 from server.models import Operator
 

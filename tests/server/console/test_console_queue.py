@@ -5,7 +5,7 @@ from __future__ import annotations
 from factories import assign_tracking, make_order, refund
 from sqlalchemy import select
 
-from server.console.clearing import override_in_force
+from server.clearing import override_in_force
 from server.models import AuditLog, Operator, ScanException
 from server.models.users import GateOverride
 
@@ -144,7 +144,7 @@ def test_an_admin_override_releases_loudly_until_douyin_changes(as_admin, sessio
         as_text=True
     )
     url = f"/exceptions/{answer['exception_id']}/override"
-    with caplog.at_level("WARNING", logger="server.console.clearing"):
+    with caplog.at_level("WARNING", logger="server.clearing"):
         response = as_admin.post(url, {"note": "买家撤销退款，平台未同步", "confirm": "1"})
     assert response.status_code == 302
     assert "GATE OVERRIDE" in caplog.text and order.order_id in caplog.text
@@ -184,6 +184,34 @@ def test_only_an_order_the_gate_stops_can_be_overridden(as_admin, session, stati
         response = as_admin.post(f"/exceptions/{answer['exception_id']}/override", data)
         assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert snapshot(ScanException, GateOverride, AuditLog) == before
+
+
+def test_an_admin_override_of_a_held_refund_lets_the_rescan_pass(as_admin, session, station_scan):
+    """It used to be accepted (302, a critical audit row) while the rescan still held."""
+    order = make_order(session)
+    refund(session, order, status=6, refund_status=1)  # 待商家同意: a refund asked for
+    held = station_scan(order.order_id)
+    assert (held["decision"], held["reason"]) == ("HOLD", "refund_pending")
+    data = {"note": "买家已撤销退款申请，平台未同步", "confirm": "1"}
+    assert as_admin.post(f"/exceptions/{held['exception_id']}/override", data).status_code == 302
+    again = station_scan(order.order_id)
+    assert (again["decision"], again["reason"], again["exception_id"]) == ("PASS", "override", None)
+
+
+def test_an_unpaid_order_cannot_be_overridden_and_nothing_is_written(
+    as_admin, session, station_scan, snapshot
+):
+    order = make_order(session, order_status=1)
+    held = station_scan(order.order_id)
+    assert (held["decision"], held["reason"]) == ("HOLD", "unpaid")
+    url = f"/exceptions/{held['exception_id']}"
+    page = as_admin.get(url).get_data(as_text=True)
+    assert "订单未付款，不能强制放行" in page and "我确认" not in page  # no form, the reason instead
+    before = snapshot(ScanException, GateOverride, AuditLog)
+    response = as_admin.post(url + "/override", {"note": "客户说已经付款了", "confirm": "1"})
+    assert response.status_code == 400 and "订单未付款，不能强制放行" in response.get_data(as_text=True)
+    assert snapshot(ScanException, GateOverride, AuditLog) == before
+    assert station_scan(order.order_id)["decision"] == "HOLD"
 
 
 # --- warehouses -------------------------------------------------------------------------------

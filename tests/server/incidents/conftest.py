@@ -8,14 +8,13 @@ import itertools
 import json
 import re
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from factories import ensure_shop, refund
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 import server.models.incidents  # noqa: F401 - registers the tables, so the shared wipe clears them
@@ -46,20 +45,6 @@ def sandbox_config(push_url) -> SandboxConfig:
     )
 
 
-# Scans through the real station API.
-
-
-@pytest.fixture
-def station_scan(client, auth):
-    def scan(code: str, operator: str | None = "P001", at: str = "2026-11-26T09:00:00+08:00") -> dict:
-        body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": at, "operator": operator}
-        response = client.post("/api/v1/scans", json=body, headers=auth)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.json
-
-    return scan
-
-
 @pytest.fixture
 def incidents(session):
     """incidents(): every incident now, read afresh."""
@@ -69,15 +54,6 @@ def incidents(session):
         return list(session.scalars(select(Incident).order_by(Incident.id)))
 
     return read
-
-
-@pytest.fixture
-def count(session):
-    def count(model, *where) -> int:
-        session.expire_all()
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-    return count
 
 
 # The console, signed in.

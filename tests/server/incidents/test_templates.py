@@ -93,3 +93,16 @@ def test_the_incident_page_fills_in_the_chosen_template(as_lead, session, statio
     assert f"订单号 {order.order_id}）因我们的失误被误发" in page and "商品1 ×1" in page
     assert '<input type="hidden" name="template" value="signed_return">' in page
     assert "〔金额〕" in page  # no compensation booked yet: the lead fills it in
+
+
+def test_reading_the_pages_writes_nothing(as_admin, session, station_scan, snapshot):
+    """GET requests used to commit: the defaults seeded on first view, an incident completed."""
+    order = make_order(session, tracking_no="SF1234567890123")
+    station_scan(order.order_id)
+    refund(session, order)
+    incident = session.scalar(select(Incident))
+    before = snapshot(ContactTemplate, Incident)
+    page = as_admin.get(f"/incidents/{incident.id}?template=signed_return").get_data(as_text=True)
+    assert f"订单号 {order.order_id}）因我们的失误被误发" in page  # the default, read, not stored
+    assert DEFAULTS["signed_return"].title in as_admin.get("/incidents/templates").get_data(as_text=True)
+    assert snapshot(ContactTemplate, Incident) == before

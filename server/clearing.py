@@ -1,9 +1,18 @@
-"""Clearing exceptions: the rules, once, for the console and for a lead at the bench.
+"""Clearing exceptions: gate business, once, for the console and for a lead at the bench (the
+station API calls it through `Gate(bench_codes=handle_bench_code)`).
 
 A lead clears an open exception with one of four resolutions. `refund_closed_release` says the
 parcel may ship after all, so it is allowed only while the order's gate entry is PASS (Douyin
 says the refund closed). Releasing an order the gate still stops is an override: admins only,
 from the console only, with a reason, and loudly audited.
+
+What an override may release is decided here, once (`override_refusal`), for the console
+(which refuses the rest and writes nothing) and the gate (which honours the override while the
+order's gate entry stays at the version it was made on): an order Douyin's data stops for a
+refund or a cancellation (BLOCK refunded / cancelled, HOLD refund_pending / partial_refund), the
+cases where the platform can lag behind what the shop knows. Never an unpaid order (Douyin
+releases it itself once the buyer pays), and never what the gate stops for its own reasons (a
+drill, an unknown order, an invalid code, a stale replica): there is no order verdict to release.
 
 At the bench (`handle_bench_code`) a lead signed in with their badge scans the QR on a slip
 (SG-EX-<scan_id>), then a line of the printed resolution sheet (SG-RS-<resolution>). The
@@ -15,16 +24,17 @@ from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from server.console.errors import FieldError
 from server.models import AuditLog, ExceptionStatus, GateEntry, Operator, ScanException, utcnow
 from server.models.users import BenchPending, GateOverride
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind
+from shipgate.wire import Decision, Reason
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +67,39 @@ LEAD_RESOLUTIONS = (
 )
 
 
-class BenchReason(enum.StrEnum):
-    """Machine reasons of the bench answers (proposed additions to the wire's reasons)."""
-
-    CLEAR = "clear"  # PASS: the exception is cleared
-    SIGNED_IN = "signed_in"  # PASS: a known, active badge
-    AWAITING_RESOLUTION = "awaiting_resolution"  # the QR was taken; scan a resolution next
-    NOT_LEAD = "not_lead"  # nobody, or no lead of this warehouse, is signed in
-    UNKNOWN_BADGE = "unknown_badge"
-    NO_EXCEPTION = "no_exception"  # no such open exception in this warehouse
-    NO_PENDING = "no_pending"  # a resolution without a QR scanned first (or it expired)
-    RESOLUTION_REFUSED = "resolution_refused"  # e.g. "refund closed" while the gate still stops it
-    INVALID_CODE = "invalid_code"
+OVERRIDABLE = frozenset({Reason.REFUNDED, Reason.CANCELLED, Reason.REFUND_PENDING, Reason.PARTIAL_REFUND})
 
 
-class ClearingError(FieldError):
-    """A refused clearing; `gone` when the exception is no longer open."""
+def override_refusal(decision: Decision, reason: Reason) -> str | None:
+    """Why an admin may not release an order the gate says this about (zh-CN), or None when
+    they may. The console and the gate both ask this; see the module's docstring."""
+    if decision is Decision.PASS:
+        return "订单已可发货，请选择“退款已关闭可发货”清除"
+    if reason is Reason.UNPAID:
+        return "订单未付款，不能强制放行：买家付款后抖店会自动放行"
+    if reason not in OVERRIDABLE:
+        return "该拦截原因不能强制放行"
+    return None
+
+
+@dataclass(frozen=True)
+class BenchAnswer:
+    """What the gate answers to a lead's code scanned at a bench."""
+
+    decision: Decision  # PASS when an exception was cleared (or a badge signed in), HOLD otherwise
+    reason: Reason
+    message: str  # zh-CN, for the bench
+    exception_id: int | None = None
+    order_id: str | None = None
+
+
+class ClearingError(ValueError):
+    """A refused clearing: `message` (zh-CN) belongs beside `field`; `gone` when the exception is
+    no longer open. Nothing was written."""
 
     def __init__(self, field: str, message: str, *, gone: bool = False):
-        super().__init__(field, message)
-        self.gone = gone
+        super().__init__(message)
+        self.field, self.message, self.gone = field, message, gone
 
 
 def gate_decision(session: Session, order_id: str | None) -> str | None:
@@ -87,7 +110,7 @@ def gate_decision(session: Session, order_id: str | None) -> str | None:
 
 def allowed_resolutions(session: Session, exception: ScanException) -> dict[Resolution, str | None]:
     """Each lead resolution and why it is not allowed now (None when it is)."""
-    release_ok = gate_decision(session, exception.order_id) == "PASS"
+    release_ok = gate_decision(session, exception.order_id) == Decision.PASS
     why = None if release_ok else "订单当前仍被拦截或暂停"
     return {r: (why if r is Resolution.REFUND_CLOSED_RELEASE else None) for r in LEAD_RESOLUTIONS}
 
@@ -136,8 +159,9 @@ def override(
     entry = session.get(GateEntry, exception.order_id) if exception.order_id else None
     if entry is None:
         raise ClearingError("order", "此异常没有对应的订单，无法放行")
-    if entry.decision == "PASS":
-        raise ClearingError("order", "订单已可发货，请选择“退款已关闭可发货”清除")
+    refusal = override_refusal(Decision(entry.decision), Reason(entry.reason))
+    if refusal is not None:
+        raise ClearingError("order", refusal)
     now = now or utcnow()
     _close(session, exception, Resolution.OVERRIDE_RELEASE, note, actor, now)
     release = GateOverride(
@@ -226,48 +250,48 @@ def handle_bench_code(
     code: Code,
     *,
     now: datetime | None = None,
-) -> dict:
+) -> BenchAnswer:
     """Answer a badge, exception QR or resolution scanned at a bench.
 
-    Returns {"decision": "PASS"|"HOLD", "reason", "message" (zh-CN), "exception_id", "order_id"}:
-    PASS when an exception was cleared (or a valid badge signed in), HOLD otherwise.
-    """
+    PASS when an exception was cleared (or a valid badge signed in), HOLD otherwise."""
     now = now or utcnow()
     session.execute(delete(BenchPending).where(BenchPending.expires_at <= now))
     if code.kind is CodeKind.BADGE:
         return _badge(session, station, code.value)
     if code.kind not in (CodeKind.EXCEPTION, CodeKind.RESOLUTION):
-        return _answer("HOLD", BenchReason.INVALID_CODE, "请扫描异常单二维码或处理方式")
+        return _answer(Decision.HOLD, Reason.INVALID_CODE, "请扫描异常单二维码或处理方式")
     lead = _lead_here(session, station, operator_badge)
     if lead is None:
         message = "请先扫描主管工牌" if not operator_badge else "只有本仓主管可以清除异常"
-        return _answer("HOLD", BenchReason.NOT_LEAD, message)
+        return _answer(Decision.HOLD, Reason.NOT_LEAD, message)
     if code.kind is CodeKind.EXCEPTION:
         return _take_exception(session, station, lead, code.value, now)
     return _resolve(session, station, lead, code.value, now)
 
 
-def _answer(decision: str, reason: BenchReason, message: str, exception: ScanException | None = None) -> dict:
-    return {
-        "decision": decision,
-        "reason": reason.value,
-        "message": message,
-        "exception_id": exception.id if exception else None,
-        "order_id": exception.order_id if exception else None,
-    }
+def _answer(
+    decision: Decision, reason: Reason, message: str, exception: ScanException | None = None
+) -> BenchAnswer:
+    return BenchAnswer(
+        decision,
+        reason,
+        message,
+        exception.id if exception else None,
+        exception.order_id if exception else None,
+    )
 
 
-def _badge(session: Session, station: StationRef, badge: str) -> dict:
+def _badge(session: Session, station: StationRef, badge: str) -> BenchAnswer:
     operator = session.scalar(select(Operator).where(Operator.badge == badge))
     if operator is None or not operator.active:
-        return _answer("HOLD", BenchReason.UNKNOWN_BADGE, "工牌无效或已停用")
+        return _answer(Decision.HOLD, Reason.UNKNOWN_BADGE, "工牌无效或已停用")
     session.execute(
         delete(BenchPending).where(
             BenchPending.station_id == station.id, BenchPending.operator_badge != badge
         )
     )
     title = "（主管）" if operator.is_lead else ""
-    return _answer("PASS", BenchReason.SIGNED_IN, f"已登录：{operator.name}{title}")
+    return _answer(Decision.PASS, Reason.SIGNED_IN, f"已登录：{operator.name}{title}")
 
 
 def _lead_here(session: Session, station: StationRef, badge: str | None) -> Operator | None:
@@ -281,7 +305,7 @@ def _lead_here(session: Session, station: StationRef, badge: str | None) -> Oper
     return operator
 
 
-def _take_exception(session: Session, station: StationRef, lead: Operator, scan_id: str, now) -> dict:
+def _take_exception(session: Session, station: StationRef, lead: Operator, scan_id: str, now) -> BenchAnswer:
     found = session.scalars(
         select(ScanException)
         .where(ScanException.scan_id == scan_id, ScanException.warehouse_id == station.warehouse_id)
@@ -290,7 +314,7 @@ def _take_exception(session: Session, station: StationRef, lead: Operator, scan_
     exception = next((e for e in found if e.status == ExceptionStatus.OPEN), None)
     if exception is None:
         message = "该异常已清除" if found else "未找到该异常单"
-        return _answer("HOLD", BenchReason.NO_EXCEPTION, message, found[0] if found else None)
+        return _answer(Decision.HOLD, Reason.NO_EXCEPTION, message, found[0] if found else None)
     session.execute(delete(BenchPending).where(BenchPending.station_id == station.id))
     session.add(
         BenchPending(
@@ -302,18 +326,18 @@ def _take_exception(session: Session, station: StationRef, lead: Operator, scan_
         )
     )
     session.flush()
-    return _answer("HOLD", BenchReason.AWAITING_RESOLUTION, "请扫描处理方式", exception)
+    return _answer(Decision.HOLD, Reason.AWAITING_RESOLUTION, "请扫描处理方式", exception)
 
 
-def _resolve(session: Session, station: StationRef, lead: Operator, value: str, now) -> dict:
+def _resolve(session: Session, station: StationRef, lead: Operator, value: str, now) -> BenchAnswer:
     pending = session.get(BenchPending, station.id)
     if pending is None or pending.operator_badge != lead.badge:
-        return _answer("HOLD", BenchReason.NO_PENDING, "请先扫描异常单上的二维码")
+        return _answer(Decision.HOLD, Reason.NO_PENDING, "请先扫描异常单上的二维码")
     exception = session.get(ScanException, pending.exception_id)
     if value == Resolution.OVERRIDE_RELEASE:
-        return _answer("HOLD", BenchReason.INVALID_CODE, "强制放行只能由管理员在后台操作", exception)
+        return _answer(Decision.HOLD, Reason.INVALID_CODE, "强制放行只能由管理员在后台操作", exception)
     if value not in LEAD_RESOLUTIONS:
-        return _answer("HOLD", BenchReason.INVALID_CODE, "无法识别的处理方式", exception)
+        return _answer(Decision.HOLD, Reason.INVALID_CODE, "无法识别的处理方式", exception)
     try:
         clear(
             session, exception.id, value, actor=f"operator:{lead.badge}", via=f"bench:{station.name}", now=now
@@ -321,8 +345,8 @@ def _resolve(session: Session, station: StationRef, lead: Operator, value: str, 
     except ClearingError as exc:
         if exc.gone:
             session.delete(pending)
-            return _answer("HOLD", BenchReason.NO_EXCEPTION, "该异常已清除", exception)
-        return _answer("HOLD", BenchReason.RESOLUTION_REFUSED, exc.message, exception)
+            return _answer(Decision.HOLD, Reason.NO_EXCEPTION, "该异常已清除", exception)
+        return _answer(Decision.HOLD, Reason.RESOLUTION_REFUSED, exc.message, exception)
     session.delete(pending)
     label = RESOLUTION_LABELS[Resolution(value)]
-    return _answer("PASS", BenchReason.CLEAR, f"已清除异常：{label}", exception)
+    return _answer(Decision.PASS, Reason.EXCEPTION_CLEARED, f"已清除异常：{label}", exception)

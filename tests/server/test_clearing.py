@@ -9,11 +9,12 @@ from factories import make_order, refund
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.console.clearing import PENDING_FOR, handle_bench_code
+from server.clearing import PENDING_FOR, BenchAnswer, handle_bench_code
 from server.models import AuditLog, Operator, ScanException, Station, utcnow
 from server.models.users import BenchPending
 from server.stations import StationRef, enrol
 from shipgate.codes import classify
+from shipgate.wire import Decision, Reason
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def bench(session, blocked) -> dict:
     }
 
 
-def scan(session, bench, code: str, badge: str | None = "L001", *, station=None, now=None) -> dict:
+def scan(session, bench, code: str, badge: str | None = "L001", *, station=None, now=None) -> BenchAnswer:
     answer = handle_bench_code(session, station or bench["station"], badge, classify(code), now=now)
     session.commit()
     return answer
@@ -50,14 +51,18 @@ def state_of(session, exception) -> ScanException:
 
 def test_a_lead_clears_with_the_qr_then_a_resolution(session, bench):
     first = scan(session, bench, f"SG-EX-{bench['exception'].scan_id}")
-    assert (first["decision"], first["reason"], first["message"]) == (
+    assert (first.decision, first.reason, first.message) == (
         "HOLD",
         "awaiting_resolution",
         "请扫描处理方式",
     )
-    assert first["order_id"] == bench["order_id"] and first["exception_id"] == bench["exception"].id
+    assert first.order_id == bench["order_id"] and first.exception_id == bench["exception"].id
     done = scan(session, bench, "SG-RS-moved_to_refund_shelf")
-    assert (done["decision"], done["reason"], done["message"]) == ("PASS", "clear", "已清除异常：放入退款区")
+    assert (done.decision, done.reason, done.message) == (
+        "PASS",
+        "exception_cleared",
+        "已清除异常：放入退款区",
+    )
     exception = state_of(session, bench["exception"])
     assert (exception.status, exception.resolution, exception.cleared_by) == (
         "cleared",
@@ -76,7 +81,7 @@ def test_a_lead_clears_with_the_qr_then_a_resolution(session, bench):
 def test_only_an_active_lead_may_clear(session, bench, badge, message):
     for code in (f"SG-EX-{bench['exception'].scan_id}", "SG-RS-misscan"):
         answer = scan(session, bench, code, badge)
-        assert (answer["decision"], answer["reason"], answer["message"]) == ("HOLD", "not_lead", message)
+        assert (answer.decision, answer.reason, answer.message) == ("HOLD", "not_lead", message)
     assert state_of(session, bench["exception"]).status == "open"
     assert session.scalar(select(BenchPending)) is None
 
@@ -86,19 +91,19 @@ def test_a_lead_of_another_warehouse_may_not_clear(session, bench):
     session.add(Operator(name="南仓主管", badge="L002", is_lead=True, warehouse_id=south.warehouse_id))
     session.commit()
     answer = scan(session, bench, f"SG-EX-{bench['exception'].scan_id}", "L002")
-    assert answer["reason"] == "not_lead"
+    assert answer.reason == "not_lead"
 
 
 def test_a_resolution_needs_a_qr_first_and_the_qr_waits_two_minutes(session, bench):
-    assert scan(session, bench, "SG-RS-misscan")["message"] == "请先扫描异常单上的二维码"
+    assert scan(session, bench, "SG-RS-misscan").message == "请先扫描异常单上的二维码"
     start = utcnow()
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}", now=start)
     late = scan(session, bench, "SG-RS-misscan", now=start + PENDING_FOR + timedelta(seconds=1))
-    assert (late["decision"], late["reason"]) == ("HOLD", "no_pending")
+    assert (late.decision, late.reason) == ("HOLD", "no_pending")
     assert state_of(session, bench["exception"]).status == "open"
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}", now=start)
     in_time = scan(session, bench, "SG-RS-misscan", now=start + PENDING_FOR - timedelta(seconds=1))
-    assert in_time["decision"] == "PASS"
+    assert in_time.decision == "PASS"
 
 
 def test_the_waiting_qr_belongs_to_its_station_and_its_lead(session, bench):
@@ -107,16 +112,16 @@ def test_the_waiting_qr_belongs_to_its_station_and_its_lead(session, bench):
     session.commit()
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}")
     ref = StationRef(other_station.id, other_station.name, other_station.warehouse_id, other_station.mode)
-    assert scan(session, bench, "SG-RS-misscan", station=ref)["reason"] == "no_pending"
-    assert scan(session, bench, "SG-RS-misscan", "L003")["reason"] == "no_pending"
-    assert scan(session, bench, "SG-RS-misscan")["reason"] == "clear"
+    assert scan(session, bench, "SG-RS-misscan", station=ref).reason == "no_pending"
+    assert scan(session, bench, "SG-RS-misscan", "L003").reason == "no_pending"
+    assert scan(session, bench, "SG-RS-misscan").reason == "exception_cleared"
 
 
 def test_the_waiting_state_is_in_the_database_for_every_server_process(engine, bench):
     with Session(engine) as one:
         scan(one, bench, f"SG-EX-{bench['exception'].scan_id}")
     with Session(engine) as other:  # another process: nothing shared but the database
-        assert scan(other, bench, "SG-RS-partial_item_removed")["message"] == "已清除异常：已取出退款商品"
+        assert scan(other, bench, "SG-RS-partial_item_removed").message == "已清除异常：已取出退款商品"
 
 
 def test_bad_resolutions_are_refused_and_the_qr_keeps_waiting(session, bench):
@@ -132,9 +137,9 @@ def test_bad_resolutions_are_refused_and_the_qr_keeps_waiting(session, bench):
     ]
     for code, reason, message in cases:
         answer = scan(session, bench, code)
-        assert (answer["decision"], answer["reason"], answer["message"]) == ("HOLD", reason, message)
+        assert (answer.decision, answer.reason, answer.message) == ("HOLD", reason, message)
     assert state_of(session, bench["exception"]).status == "open"
-    assert scan(session, bench, "SG-RS-moved_to_refund_shelf")["decision"] == "PASS"
+    assert scan(session, bench, "SG-RS-moved_to_refund_shelf").decision == "PASS"
 
 
 def test_refund_closed_release_once_the_gate_passes(session, station_scan, bench):
@@ -151,41 +156,37 @@ def test_refund_closed_release_once_the_gate_passes(session, station_scan, bench
     )
     scan(session, bench, f"SG-EX-{held['scan_id']}")
     answer = scan(session, bench, "SG-RS-refund_closed_release")
-    assert (answer["decision"], answer["message"]) == ("PASS", "已清除异常：退款已关闭可发货")
+    assert (answer.decision, answer.message) == ("PASS", "已清除异常：退款已关闭可发货")
 
 
 def test_unknown_and_already_cleared_slips(session, bench):
-    assert scan(session, bench, "SG-EX-no-such-scan")["message"] == "未找到该异常单"
+    assert scan(session, bench, "SG-EX-no-such-scan").message == "未找到该异常单"
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}")
     scan(session, bench, "SG-RS-misscan")
     again = scan(session, bench, f"SG-EX-{bench['exception'].scan_id}")
-    assert (again["decision"], again["reason"], again["message"]) == ("HOLD", "no_exception", "该异常已清除")
+    assert (again.decision, again.reason, again.message) == ("HOLD", "no_exception", "该异常已清除")
 
 
 def test_cleared_in_the_console_meanwhile(session, bench):
-    from server.console.clearing import clear
+    from server.clearing import clear
 
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}")
     clear(session, bench["exception"].id, "misscan", actor="user:lead", via="console")
     session.commit()
     answer = scan(session, bench, "SG-RS-moved_to_refund_shelf")
-    assert (answer["reason"], answer["message"]) == ("no_exception", "该异常已清除")
+    assert (answer.reason, answer.message) == ("no_exception", "该异常已清除")
     assert state_of(session, bench["exception"]).cleared_by == "user:lead"
     assert session.scalar(select(BenchPending)) is None
 
 
 def test_badges(session, bench):
-    assert scan(session, bench, "SG-OP-L001", None) == {
-        "decision": "PASS",
-        "reason": "signed_in",
-        "message": "已登录：李主管（主管）",
-        "exception_id": None,
-        "order_id": None,
-    }
-    assert scan(session, bench, "SG-OP-P001", None)["message"] == "已登录：张三"
+    assert scan(session, bench, "SG-OP-L001", None) == BenchAnswer(
+        Decision.PASS, Reason.SIGNED_IN, "已登录：李主管（主管）", None, None
+    )
+    assert scan(session, bench, "SG-OP-P001", None).message == "已登录：张三"
     for badge in ("SG-OP-X001", "SG-OP-NOBODY"):
         answer = scan(session, bench, badge, None)
-        assert (answer["decision"], answer["reason"]) == ("HOLD", "unknown_badge")
+        assert (answer.decision, answer.reason) == ("HOLD", "unknown_badge")
 
 
 def test_another_badge_drops_the_waiting_qr(session, bench):
@@ -196,4 +197,4 @@ def test_another_badge_drops_the_waiting_qr(session, bench):
 
 def test_no_other_kind_of_code_is_handled(session, bench):
     answer = scan(session, bench, bench["order_id"])
-    assert (answer["decision"], answer["reason"]) == ("HOLD", "invalid_code")
+    assert (answer.decision, answer.reason) == ("HOLD", "invalid_code")
