@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import handover
+from server import clock, handover
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
-from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
+from server.models import GateEntry, Scan, Station, warehouse_shops
 from server.scans import ScanRequest
 from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
@@ -135,7 +135,11 @@ def manifest():
     """The handover manifest (交接单) of a day (China time) for the station's warehouse, per courier."""
     raw = request.args.get("date", "")
     try:
-        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else utcnow().astimezone(CHINA).date()
+        day = (
+            datetime.strptime(raw, "%Y-%m-%d").date()
+            if raw
+            else clock.current().now().astimezone(CHINA).date()
+        )
     except ValueError as exc:
         raise InvalidField("参数 date 必须是 YYYY-MM-DD") from exc
     start = datetime.combine(day, datetime.min.time(), CHINA)
@@ -189,9 +193,9 @@ def heartbeat():
     session = get_session()
     station = session.get(Station, g.station.id)
     station.health = body
-    station.last_seen_at = utcnow()
+    station.last_seen_at = now = clock.current().now()
     session.commit()
-    return jsonify(ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session))
+    return jsonify(ok=True, server_time=now.isoformat(), gate_version=current_version(session))
 
 
 # --- parsing -------------------------------------------------------------------------------

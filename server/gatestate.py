@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
 from server.incidents.detect import after_gate_change
-from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill, utcnow
+from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill
 from shipgate.wire import Verdict
 
 GATE_COUNTER = "gate"
@@ -179,7 +180,7 @@ def recompute_many(session: Session, order_ids) -> list[GateChange]:
 
 
 def _write(session: Session, changes: list[GateChange], entries: dict[str, dict]) -> None:
-    now = utcnow()
+    now = clock.of(session).now()
     rows_new, rows_changed, reindex = [], [], {}
     for change, version in zip(changes, bump_versions(session, len(changes)), strict=True):
         change.version = version

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.console.errors import FieldError
-from server.models import AuditLog, ExceptionStatus, GateEntry, Operator, ScanException, utcnow
+from server.models import AuditLog, ExceptionStatus, GateEntry, Operator, ScanException
 from server.models.users import BenchPending, GateOverride
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind
@@ -111,7 +112,7 @@ def clear(
     reason = allowed_resolutions(session, exception)[Resolution(resolution)]
     if reason is not None:
         raise ClearingError("resolution", f"{reason}，不能选择“退款已关闭可发货”")
-    _close(session, exception, resolution, note, actor, now or utcnow())
+    _close(session, exception, resolution, note, actor, now or clock.of(session).now())
     session.add(
         AuditLog(
             actor=actor,
@@ -138,7 +139,7 @@ def override(
         raise ClearingError("order", "此异常没有对应的订单，无法放行")
     if entry.decision == "PASS":
         raise ClearingError("order", "订单已可发货，请选择“退款已关闭可发货”清除")
-    now = now or utcnow()
+    now = now or clock.of(session).now()
     _close(session, exception, Resolution.OVERRIDE_RELEASE, note, actor, now)
     release = GateOverride(
         order_id=entry.order_id,
@@ -232,7 +233,7 @@ def handle_bench_code(
     Returns {"decision": "PASS"|"HOLD", "reason", "message" (zh-CN), "exception_id", "order_id"}:
     PASS when an exception was cleared (or a valid badge signed in), HOLD otherwise.
     """
-    now = now or utcnow()
+    now = now or clock.of(session).now()
     session.execute(delete(BenchPending).where(BenchPending.expires_at <= now))
     if code.kind is CodeKind.BADGE:
         return _badge(session, station, code.value)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import CREATED, Base, DouyinId
 
 
 class ExceptionStatus(enum.StrEnum):
@@ -25,7 +25,7 @@ class Station(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
     token_hint: Mapped[str] = mapped_column(String(8), default="")
     mode: Mapped[str] = mapped_column(String(16), default="bench")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     health: Mapped[dict] = mapped_column(default=dict)  # the last heartbeat body
@@ -44,7 +44,7 @@ class Operator(Base):
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     is_lead: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
 
 
 class Scan(Base):
@@ -65,7 +65,7 @@ class Scan(Base):
     operator: Mapped[str | None] = mapped_column(String(48))
     mode: Mapped[str] = mapped_column(String(16), default="bench")
     scanned_at: Mapped[datetime]
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(info=CREATED)
     decision: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(32))
     order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
@@ -94,7 +94,7 @@ class ScanException(Base):
     decision: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(32))
     status: Mapped[ExceptionStatus] = mapped_column(String(8), default=ExceptionStatus.OPEN)
-    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(info=CREATED)
     cleared_at: Mapped[datetime | None]
     cleared_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(32))
@@ -108,7 +108,7 @@ class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(info=CREATED, index=True)
     actor: Mapped[str] = mapped_column(String(64))  # "user:<name>", "station:<name>", "cli", "system"
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(128), default="")

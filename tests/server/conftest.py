@@ -7,9 +7,9 @@ import re
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from werkzeug.security import generate_password_hash
 
+from server.clock import sessions as clock_sessions
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import Shop, Warehouse
 from server.models.users import Role, User
@@ -134,8 +134,8 @@ def sandbox(sandbox_config):
 
 
 @pytest.fixture
-def sessions(engine):
-    return sessionmaker(engine, expire_on_commit=False)
+def sessions(engine, clock):
+    return clock_sessions(engine, clock)
 
 
 @pytest.fixture

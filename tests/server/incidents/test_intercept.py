@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from server.incidents.intercept import request_interception
 from server.incidents.workflow import WorkflowError
-from server.models import Shop, utcnow
+from server.models import Shop
 from server.models.incidents import Incident, IncidentEvent
 from server.sandbox.model import ParcelState
 from server.sync.shops import shop_api
@@ -85,12 +85,12 @@ def test_a_parcel_already_signed_for_cannot_be_intercepted(as_lead, session, san
     assert parcel.state == ParcelState.DELIVERED
 
 
-def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_incident):
+def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_incident, clock):
     incident, _parcel = shipped_incident
     shop = session.get(Shop, incident.shop_id)
     api, client = shop_api(sessionmaker(engine), shop, "http://127.0.0.1:9", max_retries=0)
     try:
-        report = request_interception(session, incident, api, actor="user:lead", now=utcnow())
+        report = request_interception(session, incident, api, actor="user:lead", now=clock.now())
     finally:
         client.close()
     session.commit()
@@ -99,9 +99,9 @@ def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_inc
     assert event.detail["error"] == report.error and event.to_state == "open"
 
 
-def test_no_tracking_number_no_interception(session, shipped_incident):
+def test_no_tracking_number_no_interception(session, shipped_incident, clock):
     incident, _parcel = shipped_incident
     incident.tracking_no = None
     with pytest.raises(WorkflowError, match="没有运单号"):
-        request_interception(session, incident, api=None, actor="user:lead", now=utcnow())
+        request_interception(session, incident, api=None, actor="user:lead", now=clock.now())
     session.rollback()
