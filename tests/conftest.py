@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server import db
 from server.app import create_app
 from server.clock import SYSTEM, ManualClock, bind
+from server.clock import sessions as clock_sessions
 from server.models import Base
 from server.settings import Settings
 
@@ -75,6 +76,12 @@ def clock() -> ManualClock:
 def session(engine, clock):
     with bind(Session(engine, expire_on_commit=False), clock) as session:
         yield session
+
+
+@pytest.fixture
+def sessions(engine, clock):
+    """A session factory on the test's clock (for threads and workers that open their own)."""
+    return clock_sessions(engine, clock)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from server.clock import sessions as clock_sessions
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import Shop, Warehouse
 from server.models.users import Role, User
@@ -131,11 +130,6 @@ def sandbox(sandbox_config):
     sandbox = Sandbox(sandbox_config)
     with SandboxServer(sandbox=sandbox) as running:  # also starts the push sender
         yield running
-
-
-@pytest.fixture
-def sessions(engine, clock):
-    return clock_sessions(engine, clock)
 
 
 @pytest.fixture

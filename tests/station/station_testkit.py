@@ -90,6 +90,9 @@ class _HTTPServer(ThreadingHTTPServer):
         pass  # a client that gave up (budget spent) and closed: expected in these tests
 
 
+HOLD_MAX_S = 10.0  # how long a held request waits at most (GateServer.hold)
+
+
 @dataclass
 class GateServer:
     """The wire contract, minimally, in memory. Start/stop it to play a server outage."""
@@ -106,6 +109,9 @@ class GateServer:
     heartbeats: list[dict] = field(default_factory=list)
     version: int = 0
     delay_s: float = 0.0
+    # When set: every request waits until it is set (at most HOLD_MAX_S), then is answered as usual,
+    # i.e. a server that does not answer within any budget a station has.
+    hold: threading.Event | None = None
     status_override: int | None = None
     _http: _HTTPServer | None = None
 
@@ -189,6 +195,8 @@ class GateServer:
             self.batch_arrivals += 1
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.hold is not None:
+            self.hold.wait(HOLD_MAX_S)
         if method == "POST" and path == "/api/v1/scans":
             self.received.append(body["scan_id"])
             self.requests.append(body)
@@ -256,15 +264,6 @@ class BenchParts:
     printer: SlipPrinter
     uplink: Uplink
     data_dir: Path
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def in_order(data: bytes, *parts: bytes) -> bool:

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from factories import make_order, refund
+from polling import wait_until
 from sqlalchemy import select
-from station_testkit import wait_until
 
 from server.incidents.robots import RobotSender
 from server.models import Warehouse
