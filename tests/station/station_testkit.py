@@ -250,9 +250,9 @@ class FakeClock:
         self.now += seconds
 
 
-def network_printer(port: int) -> SlipPrinter:
+def network_printer(port: int, **options) -> SlipPrinter:
     spec = DeviceSpec(kind="network", host="127.0.0.1", port=port, timeout_s=1.0)
-    return SlipPrinter(device_factory(spec), description=spec.describe())
+    return SlipPrinter(device_factory(spec), description=spec.describe(), **options)
 
 
 @dataclass
