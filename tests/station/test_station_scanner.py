@@ -187,6 +187,7 @@ def test_unplug_backs_off_and_recovers_on_a_new_device(virtual_scanner, running_
     assert wait_until(lambda: collector.codes == ["SF1234567890123"])
 
     virtual_scanner.unplug()  # the cable is pulled: the read fails, the port is closed
+    virtual_scanner.link.unlink()  # and udev removes the link (else a recycled pty number may open)
     assert wait_until(lambda: scanner.state is ScannerState.RECONNECTING)
     failed = scanner.open_failures
     assert wait_until(lambda: scanner.open_failures >= failed + 3)  # reopen attempts with backoff
