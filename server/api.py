@@ -9,13 +9,13 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import handover, jsonbody
+from server import clock, handover, jsonbody
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
-from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
+from server.models import GateEntry, Scan, Station, warehouse_shops
 from shipgate import wire
 from shipgate.wire import (
     BatchAnswer,
@@ -138,7 +138,11 @@ def manifest():
     """The handover manifest (交接单) of a day (China time) for the station's warehouse, per courier."""
     raw = request.args.get("date", "")
     try:
-        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else utcnow().astimezone(CHINA).date()
+        day = (
+            datetime.strptime(raw, "%Y-%m-%d").date()
+            if raw
+            else clock.current().now().astimezone(CHINA).date()
+        )
     except ValueError as exc:
         raise InvalidField("参数 date 必须是 YYYY-MM-DD") from exc
     start = datetime.combine(day, datetime.min.time(), CHINA)
@@ -172,9 +176,9 @@ def heartbeat():
     session = get_session()
     station = session.get(Station, g.station.id)
     station.health = beat.to_json()
-    station.last_seen_at = utcnow()
+    station.last_seen_at = now = clock.current().now()
     session.commit()
-    return jsonify(HeartbeatReply(True, utcnow(), current_version(session)).to_json())
+    return jsonify(HeartbeatReply(True, now, current_version(session)).to_json())
 
 
 # --- parsing -------------------------------------------------------------------------------

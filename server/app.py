@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from server import api, clearing, console, db, errors, gatestate, health, webhooks
+from server.clock import SYSTEM, Clock
 from server.incidents import detect
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
@@ -23,9 +24,11 @@ def create_app(
     engine: Engine | None = None,
     migrate: bool = True,
     live_lookup: LiveLookup | None = None,
+    clock: Clock = SYSTEM,
 ) -> Flask:
     """Build the Flask app. Settings come from the environment unless given; the database is
-    migrated to the newest schema on start unless `migrate=False`."""
+    migrated to the newest schema on start unless `migrate=False`. `clock` is the business clock
+    every view, session and the gate read (server/clock.py); tests hand in a ManualClock."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=None)
     app.config.update(
@@ -41,7 +44,7 @@ def create_app(
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:
         db.upgrade(engine)
-    db.init_app(app, engine)
+    db.init_app(app, engine, clock)
     app.extensions["shipgate.auth"] = StationAuth(engine)
     if live_lookup is None:
         live_lookup = DouyinLookup(
@@ -49,7 +52,11 @@ def create_app(
         )
     detect.install(gatestate.HOOKS)  # incident detection runs after every gate recompute
     app.extensions["shipgate.gate"] = Gate(
-        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force
+        engine,
+        live_lookup,
+        bench_codes=clearing.handle_bench_code,
+        overrides=clearing.override_in_force,
+        clock=clock,
     )
     errors.register(app)
     app.register_blueprint(health.bp)

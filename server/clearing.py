@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from server.models import AuditLog, ExceptionStatus, GateEntry, Operator, ScanException, utcnow
+from server import clock
+from server.models import AuditLog, ExceptionStatus, GateEntry, Operator, ScanException
 from server.models.users import BenchPending, GateOverride
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind
@@ -134,7 +135,7 @@ def clear(
     reason = allowed_resolutions(session, exception)[Resolution(resolution)]
     if reason is not None:
         raise ClearingError("resolution", f"{reason}，不能选择“退款已关闭可发货”")
-    _close(session, exception, resolution, note, actor, now or utcnow())
+    _close(session, exception, resolution, note, actor, now or clock.of(session).now())
     session.add(
         AuditLog(
             actor=actor,
@@ -162,7 +163,7 @@ def override(
     refusal = override_refusal(Decision(entry.decision), Reason(entry.reason))
     if refusal is not None:
         raise ClearingError("order", refusal)
-    now = now or utcnow()
+    now = now or clock.of(session).now()
     _close(session, exception, Resolution.OVERRIDE_RELEASE, note, actor, now)
     release = GateOverride(
         order_id=entry.order_id,
@@ -254,7 +255,7 @@ def handle_bench_code(
     """Answer a badge, exception QR or resolution scanned at a bench.
 
     PASS when an exception was cleared (or a valid badge signed in), HOLD otherwise."""
-    now = now or utcnow()
+    now = now or clock.of(session).now()
     session.execute(delete(BenchPending).where(BenchPending.expires_at <= now))
     if code.kind is CodeKind.BADGE:
         return _badge(session, station, code.value)

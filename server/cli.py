@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import db, gatestate
+from server import clock, db, gatestate
 from server.console.cli import user
 from server.incidents import detect
 from server.settings import Settings, SettingsError
@@ -23,6 +23,7 @@ class Context:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._engine = None
+        self.clock: clock.Clock = clock.SystemClock()  # the business clock every command hands down
 
     @property
     def settings(self) -> Settings:
@@ -42,7 +43,7 @@ class Context:
         return self._engine
 
     def session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+        return clock.bind(Session(self.engine, expire_on_commit=False), self.clock)
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
@@ -68,14 +69,13 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """Run the server with waitress (the database is migrated first)."""
-    from sqlalchemy.orm import sessionmaker
     from waitress import serve as waitress_serve
 
     from server.app import create_app
     from server.incidents.robots import RobotSender
 
     settings = ctx.settings
-    app = create_app(settings, engine=ctx.engine, migrate=False)
+    app = create_app(settings, engine=ctx.engine, migrate=False, clock=ctx.clock)
     host, port = host or settings.host, port or settings.port
     log.info("Shipgate server on http://%s:%s (database %s)", host, port, ctx.engine.url.render_as_string())
     options = {
@@ -89,7 +89,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
         )
     sender = RobotSender(
-        sessionmaker(ctx.engine, expire_on_commit=False), fallback_base_url=f"http://{host}:{port}"
+        clock.sessions(ctx.engine, ctx.clock), fallback_base_url=f"http://{host}:{port}"
     ).start()  # group-robot alerts leave from here; they never block a request
     try:
         waitress_serve(app, host=host, port=port, **options)
@@ -218,7 +218,7 @@ def sync(click_ctx: click.Context, once: bool, interval: float | None) -> None:
     from server.sync.loop import SyncLoop
 
     ctx: Context = click_ctx.ensure_object(Context)
-    loop = SyncLoop.from_settings(ctx.settings, ctx.engine)
+    loop = SyncLoop.from_settings(ctx.settings, ctx.engine, ctx.clock)
     if once:
         for report in loop.run_pass():
             click.echo(report.summary())

@@ -7,7 +7,10 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
+
+from server.clock import EXTENSION as CLOCK
+from server.clock import Clock, sessions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -75,9 +78,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def init_app(app: Flask, engine: Engine) -> None:
+def init_app(app: Flask, engine: Engine, clock: Clock) -> None:
     app.extensions["shipgate.engine"] = engine
-    app.extensions["shipgate.sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[CLOCK] = clock
+    app.extensions["shipgate.sessions"] = sessions(engine, clock)
     app.teardown_appcontext(_close_session)
 
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
-from server import db
+from server import clock, db
 from server.app import create_app
 from server.console.accounts import create_user
 from server.incidents.robots import RobotSender
@@ -88,9 +87,10 @@ class Demo:
         )
         self.engine = db.make_engine(settings.resolved_database_url)
         db.upgrade(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock = clock.SystemClock()
+        self.sessions = clock.sessions(self.engine, self.clock)
         token = self._seed(config)
-        self.app = create_app(settings, engine=self.engine, migrate=False)
+        self.app = create_app(settings, engine=self.engine, migrate=False, clock=self.clock)
         self._serve(self.app)
         self.robots = RobotSender(self.sessions, fallback_base_url=url).start()
         self.sync = SyncLoop(self.sessions, self.sandbox.url, owner="demo")
@@ -102,7 +102,7 @@ class Demo:
 
     def _seed(self, config: SandboxConfig) -> str:
         self.shift.lead_password = "demo-" + secrets.token_hex(4)
-        with Session(self.engine) as session:
+        with self.sessions() as session:
             shop = Shop(shop_id=config.shop_id, name=config.shop_name, app_key=config.app_key,
                         app_secret=config.app_secret)  # fmt: skip
             session.add(shop)
@@ -207,7 +207,7 @@ class Demo:
     ) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            with Session(self.engine) as session:
+            with self.sessions() as session:
                 entry = session.get(GateEntry, order_id)
                 if entry is not None and entry.decision == decision and reason in (None, entry.reason):
                     return time.monotonic() - started
@@ -271,7 +271,7 @@ class Demo:
             return 0
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with Session(self.engine) as session:
+            with self.sessions() as session:
                 found = session.scalars(select(Incident).where(Incident.order_id == order_id)).all()
                 if found:
                     return len(found)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
 from server.metrics import GATE_HOOK_FAILURES
-from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill, utcnow
+from server.models import AfterSale, Counter, GateCode, GateEntry, Order, SkuOrder, Waybill
 from shipgate.wire import Verdict
 
 GATE_COUNTER = "gate"
@@ -212,7 +213,7 @@ def recompute_many(session: Session, order_ids, *, hooks: GateHooks | None = Non
 
 
 def _write(session: Session, changes: list[GateChange], entries: dict[str, dict]) -> None:
-    now = utcnow()
+    now = clock.of(session).now()
     rows_new, rows_changed, reindex = [], [], {}
     for change, version in zip(changes, bump_versions(session, len(changes)), strict=True):
         change.version = version

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.db import begin_write
 from server.gatestate import recompute_many
-from server.models import AfterSale, Order, SkuOrder, Waybill, utcnow
+from server.models import AfterSale, Order, SkuOrder, Waybill
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def _assign(
         if company and not company.isdigit() and (not mine[0].company or mine[0].company.isdigit()):
             mine[0].company = company  # a push carries only the courier's id; the pull its name
         return set()
-    now = utcnow()
+    now = clock.of(session).now()
     changed = {order_id}
     for waybill in current:
         waybill.cancelled_at = now
@@ -260,7 +261,7 @@ def cancel_tracking(session: Session, tracking_no: str) -> set[str]:
     """Void a waybill (e.g. logistics.cancelOrder): the number resolves to nothing until reissued."""
     changed: set[str] = set()
     for waybill in _current_waybills(session, {_tracking(tracking_no)}):
-        waybill.cancelled_at = utcnow()
+        waybill.cancelled_at = clock.of(session).now()
         changed.add(waybill.order_id)
     recompute_many(session, changed)
     return changed

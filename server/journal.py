@@ -49,6 +49,19 @@ class ScanJournal:
         )
         self._insert_exception = Prepared(engine, _insert_statement(exceptions))
 
+    @property
+    def waiting(self) -> int:
+        """Rows handed to `write` that no commit has taken yet."""
+        with self._pending_lock:
+            return len(self._pending)
+
+    @contextlib.contextmanager
+    def held(self):
+        """Hold the commits while the block runs: rows written meanwhile wait (see `waiting`) and
+        are committed together afterwards, as under load."""
+        with self._commit_lock:
+            yield
+
     def write(self, row: dict, exception: dict | None) -> tuple[int | None, int | None]:
         """Commit one scan (and its exception). Returns (scan primary key, exception id); the scan
         key is None when this station already sent this scan_id."""

@@ -11,14 +11,15 @@ from collections.abc import Callable
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from server import drills
 from server.clearing import BenchAnswer, override_refusal
+from server.clock import SYSTEM, Clock, sessions
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
-from server.models import ExceptionStatus, GateCode, GateEntry, Scan, ScanException, utcnow
+from server.models import ExceptionStatus, GateCode, GateEntry, Scan, ScanException
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
 from shipgate.wire import Decision, Reason, ScanAnswer, ScanRequest, Source, Waybill, message_for
@@ -65,12 +66,14 @@ class Gate:
         *,
         bench_codes: BenchCodes | None = None,
         overrides: OverrideLookup | None = None,
+        clock: Clock = SYSTEM,
     ):
+        self.clock = clock
         self.journal = ScanJournal(engine)
         self.live_lookup = live_lookup
         self.bench_codes = bench_codes
         self.overrides = overrides
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessions(engine, clock)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
         self._seen = Prepared(engine, SEEN)
@@ -130,7 +133,7 @@ class Gate:
             (decision, reason), entry = self.drill(code), None
         else:
             decision, reason, entry = self.decide(cursor, code)
-        now = utcnow()
+        now = self.clock.now()
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
         station_decision = request.station_decision
         row = {

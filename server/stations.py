@@ -11,8 +11,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.fastsql import Prepared
-from server.models import AuditLog, Station, Warehouse, utcnow
+from server.models import AuditLog, Station, Warehouse
 from shipgate.wire import ScanMode
 
 TOKEN_PREFIX = "sgst_"
@@ -92,5 +93,5 @@ class StationAuth:
 
 
 def revoke(session: Session, station: Station, *, actor: str) -> None:
-    station.revoked_at = utcnow()
+    station.revoked_at = clock.of(session).now()
     session.add(AuditLog(actor=actor, action="station.revoke", target=station.name))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from server import clock
 from server.db import begin_write, get_session
 from server.douyin.push import PUSH_OK, PushFormatError, parse_push_body
 from server.douyin.signing import verify_event_sign
@@ -79,7 +80,13 @@ def store(session, app_id: str, messages) -> list[str]:
     for message in messages:
         statement = (
             dialect.insert(WebhookMessage)
-            .values(msg_id=message.msg_id, tag=message.tag, app_id=app_id, data=message.raw_data)
+            .values(
+                msg_id=message.msg_id,
+                tag=message.tag,
+                app_id=app_id,
+                data=message.raw_data,
+                received_at=clock.of(session).now(),
+            )
             .on_conflict_do_nothing(index_elements=["msg_id"])
             .returning(WebhookMessage.msg_id)
         )

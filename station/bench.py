@@ -310,7 +310,12 @@ class Bench:
             log.exception("display refresh failed")
 
     def _local(self, now: float) -> str:
-        return datetime.fromtimestamp(now, self.tz).strftime("%Y-%m-%d %H:%M:%S")
+        return local_text(now, self.tz)
+
+
+def local_text(now: float, tz: tzinfo | None = None) -> str:
+    """A slip's time: Unix seconds as wall time in `tz` (the machine's zone when None)."""
+    return datetime.fromtimestamp(now, tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _state(part: Any, default: str) -> str:

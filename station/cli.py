@@ -16,6 +16,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from shipgate import __version__
 from shipgate.wire import Decision
@@ -26,9 +27,11 @@ EXIT_BAD_CONFIG = 2
 _CHECK_EXIT = {Decision.PASS: 0, Decision.BLOCK: 1, Decision.HOLD: 3}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Callable[[], float] = time.time) -> int:
+    """The composition root: `clock` (Unix seconds) is the one clock every command hands down."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     configure_logging(args.log_level)
     if args.command is None:
         parser.print_help()
@@ -98,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     install_signal_handlers(stop)
     try:
-        bench = build_bench(config)
+        bench = build_bench(config, clock=args.clock)
     except (OSError, JournalError, ReplicaError) as exc:  # e.g. data_dir not writable
         log.critical("cannot start the station: %s", exc)
         return 1
@@ -111,7 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
-    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False)
+    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False, clock=args.clock)
     try:
         outcome = bench.handle(args.code)
     finally:
@@ -131,9 +134,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_test_print(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from station.bench import printer_from_config
+    from station.bench import local_text, printer_from_config
     from station.printer import PrinterError
     from station.slips import SlipContext, printer_test_slip
 
@@ -142,7 +143,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     printer = printer_from_config(config)
     pc = config.printer
-    when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
+    when = local_text(args.clock())
     ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer.print_now(printer_test_slip(ctx, printer.description))
@@ -154,9 +155,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from station.bench import printer_from_config
+    from station.bench import local_text, printer_from_config
     from station.client import GateClient, GateError
     from station.printer import PrinterError
     from station.slips import SlipContext, manifest_slip
@@ -175,7 +174,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     for pickup in manifest["pickups"]:
         print(f"{pickup['courier']}\t{pickup['count']}")
     pc = config.printer
-    when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
+    when = local_text(args.clock())
     ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer_from_config(config).print_now(manifest_slip(manifest, ctx))

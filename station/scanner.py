@@ -181,6 +181,7 @@ class Scanner:
         self._port: serial.Serial | None = None
         self.path: str | None = None  # the device path currently open
         self.reconnects = 0
+        self.open_failures = 0  # attempts to open the port that failed (unplugged, busy, missing)
 
     @property
     def state(self) -> ScannerState:
@@ -229,6 +230,7 @@ class Scanner:
                     raise serial.SerialException(f"no port matches {self.device!r}")
                 port = self._open(path)
             except (serial.SerialException, OSError, ValueError) as exc:
+                self.open_failures += 1
                 if not complained:
                     log.warning("scanner: cannot open %s: %s (retrying)", path or self.device, exc)
                     complained = True

@@ -37,9 +37,21 @@ MARKS = [
 ]
 
 
+def _real_clock_env() -> dict[str, str] | None:
+    """Chromium does not run under libfaketime (`make test-clock`): with the monotonic clock real
+    its page loads never finish (its timed waits get the same broken absolute deadlines as Python's
+    sleep, see tests/faketime/sitecustomize.py), with it faked they hang. So there the browser
+    runs on the real clock; the server it talks to keeps the shifted one."""
+    if "faketime" not in os.environ.get("LD_PRELOAD", ""):
+        return None
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 def launch():
     """Yield a launched headless Chromium (use from a module-scoped fixture)."""
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=_real_clock_env()
+        )
         yield chromium
         chromium.close()

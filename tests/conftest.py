@@ -1,5 +1,10 @@
 """Shared fixtures: a migrated database on SQLite and (when SHIPGATE_TEST_POSTGRES_URL is set)
-PostgreSQL, the app and its test client, a live waitress server on loopback, enrolled stations."""
+PostgreSQL, the business clock, the app and its test client, a live waitress server on loopback,
+enrolled stations.
+
+Time is an input: the app, its sessions and the `session` fixture read `clock`, a ManualClock that
+shows the real now at the start of the test and moves only when the test moves it. A test about
+"today", "this month" or "overdue" sets it; none compares a literal date with the machine's now."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from server import db, gatestate
 from server.app import create_app
+from server.clock import SYSTEM, ManualClock, bind
+from server.clock import sessions as clock_sessions
 from server.incidents import detect
 from server.models import Base
 from server.settings import Settings
@@ -63,9 +70,20 @@ def engine(backend, tmp_path_factory):
 
 
 @pytest.fixture
-def session(engine):
-    with Session(engine, expire_on_commit=False) as session:
+def clock() -> ManualClock:
+    return ManualClock(SYSTEM.now())
+
+
+@pytest.fixture
+def session(engine, clock):
+    with bind(Session(engine, expire_on_commit=False), clock) as session:
         yield session
+
+
+@pytest.fixture
+def sessions(engine, clock):
+    """A session factory on the test's clock (for threads and workers that open their own)."""
+    return clock_sessions(engine, clock)
 
 
 @pytest.fixture
@@ -82,8 +100,8 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def app(engine, settings):
-    app = create_app(settings, engine=engine, migrate=False)
+def app(engine, settings, clock):
+    app = create_app(settings, engine=engine, migrate=False, clock=clock)
     app.config["TESTING"] = True
     return app
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 
 import httpx
+from polling import wait_until
 
 
 def free_port() -> int:
@@ -33,14 +33,16 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self._thread.start()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url + "/healthz", timeout=0.5)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError("live server did not start")
+        if not wait_until(self._answers, timeout=5, interval=0.02):
+            raise RuntimeError("live server did not start")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            httpx.get(self.url + "/healthz", timeout=0.5)
+        except httpx.TransportError:
+            return False
+        return True
 
     def stop(self) -> None:
         self._server.close()

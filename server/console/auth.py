@@ -7,15 +7,15 @@ user's password or disabling them ends their sessions at the next request.
 from __future__ import annotations
 
 import functools
-import time
 from datetime import timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
+from server import clock
 from server.console import accounts, csrf
 from server.console.forms import login_form
 from server.db import get_session
-from server.models import AuditLog, utcnow
+from server.models import AuditLog
 from server.models.users import User
 
 bp = Blueprint("auth", __name__)
@@ -31,7 +31,7 @@ def load_user() -> None:
     if uid is None:
         return
     user = get_session().get(User, uid)
-    expired = time.time() - session.get("since", 0) > SHIFT.total_seconds()
+    expired = clock.current().now().timestamp() - session.get("since", 0) > SHIFT.total_seconds()
     if (
         user is None
         or not user.active
@@ -97,7 +97,9 @@ def safe_next(target: str | None) -> str:
 def start_session(user: User) -> None:
     session.clear()
     session.permanent = True
-    session.update(uid=user.id, since=time.time(), fp=accounts.fingerprint(user.password_hash))
+    session.update(
+        uid=user.id, since=clock.current().now().timestamp(), fp=accounts.fingerprint(user.password_hash)
+    )
     csrf.rotate()
 
 
@@ -111,7 +113,7 @@ def login():
         return render_template("console/login.html", form=form), 200 if request.method == "GET" else 400
     db = get_session()
     result = accounts.authenticate(
-        db, form.values["name"], form.values["password"], request.remote_addr, utcnow()
+        db, form.values["name"], form.values["password"], request.remote_addr, clock.current().now()
     )
     db.commit()
     if result.user is None:

@@ -6,18 +6,17 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, render_template
 
-from server import drills
+from server import clock, drills
 from server.console import queries
 from server.console.auth import scope_from_request
 from server.console.labels import start_of_today
 from server.db import get_session
-from server.models import utcnow
 
 bp = Blueprint("floor", __name__)
 
 
 def _floor_data() -> dict:
-    db, now, warehouse_id = get_session(), utcnow(), scope_from_request()
+    db, now, warehouse_id = get_session(), clock.current().now(), scope_from_request()
     every = timedelta(hours=current_app.extensions["shipgate.settings"].drill_every_h)
     return {
         "drills": drills.by_station(db, now, every),

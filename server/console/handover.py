@@ -7,14 +7,14 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, g, render_template, request
 
-from server import drills, handover
+from server import clock, drills, handover
 from server.console import queries
 from server.console.auth import scope_from_request
 from server.console.barcodes import qr_data_uri
 from server.console.labels import CHINA
 from server.db import get_session
 from server.incidents.queries import refund_funnel
-from server.models import AuditLog, utcnow
+from server.models import AuditLog
 
 bp = Blueprint("handover", __name__)
 
@@ -23,9 +23,13 @@ def _day() -> tuple[datetime, datetime, str]:
     """The chosen day (China time) as a UTC range, from ?date=YYYY-MM-DD, default today."""
     raw = request.args.get("date", "")
     try:
-        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else utcnow().astimezone(CHINA).date()
+        day = (
+            datetime.strptime(raw, "%Y-%m-%d").date()
+            if raw
+            else clock.current().now().astimezone(CHINA).date()
+        )
     except ValueError:
-        day = utcnow().astimezone(CHINA).date()
+        day = clock.current().now().astimezone(CHINA).date()
     start = datetime.combine(day, time(), CHINA)
     return start, start + timedelta(days=1), day.isoformat()
 
@@ -43,7 +47,7 @@ def index():
         day=day,
         pickups=handover.manifest(db, warehouse_id, start, end),
         missing=handover.not_handed_over(db, warehouse_id, start, end),
-        past_cutoff=utcnow() >= cutoff,
+        past_cutoff=clock.current().now() >= cutoff,
         cutoff=settings.handover_cutoff,
         funnel=refund_funnel(db, warehouse_id, start, end),
         warehouses=queries.warehouses(db),
@@ -55,8 +59,8 @@ def drill_index():
     """Each station's drills: the last one that passed, and whether one is failed or overdue."""
     db = get_session()
     every = timedelta(hours=current_app.extensions["shipgate.settings"].drill_every_h)
-    states = drills.by_station(db, utcnow(), every)
-    stations = queries.stations_state(db, scope_from_request(), utcnow())
+    states = drills.by_station(db, clock.current().now(), every)
+    stations = queries.stations_state(db, scope_from_request(), clock.current().now())
     return render_template("console/drills.html", stations=stations, states=states, every=every)
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from server import clock
 from server.console import queries
 from server.console.auth import actor, require_admin
 from server.console.forms import Form
 from server.db import get_session
 from server.incidents import forms, robots, templates
 from server.incidents import queries as incident_queries
-from server.models import AuditLog, utcnow
+from server.models import AuditLog
 from server.models.incidents import AlertSettings, Robot
 
 bp = Blueprint("admin", __name__, url_prefix="/incidents")
@@ -127,7 +128,11 @@ def alert_settings():
     if not form.ok:
         return render_robots(Form(), None, form), 400
     row = db.get(AlertSettings, 1) or AlertSettings(id=1)
-    row.public_base_url, row.updated_at, row.updated_by = form.values["public_base_url"], utcnow(), actor()
+    row.public_base_url, row.updated_at, row.updated_by = (
+        form.values["public_base_url"],
+        clock.current().now(),
+        actor(),
+    )
     db.add(row)
     db.commit()
     flash("控制台访问地址已保存", "ok")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
+from server import clock
 from server.console import incident_admin, queries
 from server.console.auth import actor, check_warehouse, scope_from_request
 from server.console.forms import Form
@@ -27,7 +28,7 @@ from server.incidents.workflow import (
     WorkflowError,
     follow_up_label,
 )
-from server.models import Order, Shop, utcnow
+from server.models import Order, Shop
 from server.models.incidents import Incident
 from server.sync.shops import shop_api
 
@@ -86,7 +87,7 @@ def request_intercept(incident_id: int):
     gateway = current_app.extensions["shipgate.settings"].douyin_gateway
     api, client = shop_api(current_app.extensions["shipgate.sessions"], shop, gateway, **INTERCEPT_BUDGET)
     try:
-        report = intercept.request_interception(db, incident, api, actor=actor(), now=utcnow())
+        report = intercept.request_interception(db, incident, api, actor=actor(), now=clock.current().now())
     except WorkflowError as exc:
         db.rollback()
         flash(exc.message, "error")
@@ -124,7 +125,7 @@ def take_step(incident_id: int, name: str):
     if not form.ok:
         return render_detail(incident, {name: form}), 400
     try:
-        apply(db, incident, form.values, actor=actor(), now=utcnow())
+        apply(db, incident, form.values, actor=actor(), now=clock.current().now())
     except WorkflowError as exc:
         db.rollback()
         flash(exc.message, "error")
@@ -137,7 +138,7 @@ def take_step(incident_id: int, name: str):
 @bp.get("/incidents/<int:incident_id>/evidence")
 def evidence_page(incident_id: int):
     """The evidence pack as a page made for printing."""
-    data = evidence.pack(get_session(), load(incident_id), utcnow())
+    data = evidence.pack(get_session(), load(incident_id), clock.current().now())
     return render_template("console/incidents/evidence.html", pack=data)
 
 
@@ -145,7 +146,7 @@ def evidence_page(incident_id: int):
 def evidence_json(incident_id: int):
     """The evidence pack as a JSON file download."""
     incident = load(incident_id)
-    body = evidence.to_json(evidence.pack(get_session(), incident, utcnow()))
+    body = evidence.to_json(evidence.pack(get_session(), incident, clock.current().now()))
     name = f"incident-{incident.id}-{incident.order_id}.json"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     return current_app.response_class(body, mimetype="application/json", headers=headers)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from server import clearing
+from server import clearing, clock
 from server.console import queries
 from server.console.auth import actor, admin_required, check_warehouse, scope_from_request
 from server.console.forms import Form, clear_form, override_form
 from server.db import get_session
-from server.models import GateEntry, Operator, ScanException, utcnow
+from server.models import GateEntry, Operator, ScanException
 from shipgate.wire import Decision, Reason
 
 bp = Blueprint("queue", __name__)
@@ -20,7 +20,7 @@ bp = Blueprint("queue", __name__)
 def index():
     """Open blocked and held scans, newest first; the table refreshes itself every 2 s."""
     db, warehouse_id = get_session(), scope_from_request()
-    rows = queries.open_exceptions(db, warehouse_id, utcnow())
+    rows = queries.open_exceptions(db, warehouse_id, clock.current().now())
     return render_template(
         "console/queue.html", rows=rows, warehouses=queries.warehouses(db), picked=warehouse_id
     )
@@ -29,7 +29,7 @@ def index():
 @bp.get("/queue/rows")
 def rows():
     """The queue's table alone, for console.js to poll."""
-    rows = queries.open_exceptions(get_session(), scope_from_request(), utcnow())
+    rows = queries.open_exceptions(get_session(), scope_from_request(), clock.current().now())
     response = render_template("console/_queue_rows.html", rows=rows)
     return response, 200, {"Cache-Control": "no-store"}
 

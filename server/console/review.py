@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
 
+from server import clock
 from server.console import queries
 from server.console.auth import scope_from_request
 from server.db import get_session
@@ -15,7 +16,7 @@ from server.incidents.charts import review_charts
 from server.incidents.facts import handbook, month_facts
 from server.incidents.queries import refund_funnel
 from server.incidents.review import compare, month_of, month_range, parse_month, previous_month, review
-from server.models import Warehouse, utcnow
+from server.models import Warehouse
 
 bp = Blueprint("review", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,7 +26,7 @@ def picked_month() -> str:
     """?month=YYYY-MM, or this month; a malformed one is a 400."""
     raw = request.args.get("month", "")
     if not raw:
-        return month_of(utcnow())
+        return month_of(clock.current().now())
     try:
         return parse_month(raw)
     except ValueError:

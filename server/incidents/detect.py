@@ -24,10 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from server import clock
 from server.douyin.enums import AfterSaleType, refund_succeeded
 from server.incidents import robots
 from server.incidents.workflow import State
-from server.models import AfterSale, Order, Scan, Shop, Station, utcnow
+from server.models import AfterSale, Order, Scan, Shop, Station
 from server.models.incidents import Incident, IncidentEvent
 from shipgate.wire import Decision, Reason, ScanMode
 
@@ -147,7 +148,7 @@ def _open_for(session: Session, views: dict) -> list[Incident]:
         if not is_incident(order, first) or caught_in_building(session, order, first):
             continue
         trigger = "refund_after_pass" if first is not None else "refund_after_ship"
-        incident = _insert(session, build(session, order, first, trigger, utcnow()))
+        incident = _insert(session, build(session, order, first, trigger, clock.of(session).now()))
         if incident is not None:
             opened.append(incident)
     return opened
@@ -343,4 +344,4 @@ def _open_offline(session: Session, order_id: str, scan: Scan | int) -> Incident
     order = load_orders(session, [order_id]).get(order_id)
     if order is None:
         return None
-    return _insert(session, build(session, order, scan, "offline_pass", utcnow()))
+    return _insert(session, build(session, order, scan, "offline_pass", clock.of(session).now()))

@@ -16,7 +16,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus
@@ -25,7 +24,8 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.models import Station, utcnow
+from server.clock import Clock, clock_of_sessions
+from server.models import Station
 from server.models.incidents import AlertSettings, Incident, Robot, RobotMessage
 
 log = logging.getLogger(__name__)
@@ -208,14 +208,14 @@ class RobotSender:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 5.0,
         backoff: tuple[float, ...] = BACKOFF_S,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
         interval: float = 2.0,
         batch: int = 50,
     ):
         self.sessions = sessions
         self.fallback_base_url = fallback_base_url
         self.backoff = backoff
-        self.clock = clock
+        self.clock = clock or clock_of_sessions(sessions)
         self.interval = interval
         self.batch = batch
         install_redaction()
@@ -229,7 +229,7 @@ class RobotSender:
 
     def run_once(self) -> int:
         """Try every message due now; returns how many were tried."""
-        now = self.clock()
+        now = self.clock.now()
         with self.sessions() as session:
             due = list(session.execute(
                 select(RobotMessage.id, RobotMessage.next_attempt_at)
@@ -265,7 +265,7 @@ class RobotSender:
             message = session.get(RobotMessage, message_id)
             if message is None:  # its robot was deleted meanwhile
                 return
-            robot, now = message.robot, self.clock()
+            robot, now = message.robot, self.clock.now()
             if not robot.enabled:
                 message.status, message.last_error = "given_up", "机器人已停用"
                 session.commit()

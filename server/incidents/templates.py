@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import utcnow
+from server import clock
 from server.models.incidents import ContactTemplate
 
 CHANNELS = {"doudian_im": "抖店客服（飞鸽）", "station_letter": "抖店站内信"}
@@ -156,7 +156,12 @@ def save(session: Session, key: str, title: str, body: str, actor: str) -> Conta
         raise ValueError("；".join(found))
     ensure_defaults(session)
     row = session.get(ContactTemplate, key)
-    row.title, row.body, row.updated_at, row.updated_by = title.strip(), body.strip(), utcnow(), actor
+    row.title, row.body, row.updated_at, row.updated_by = (
+        title.strip(),
+        body.strip(),
+        clock.of(session).now(),
+        actor,
+    )
     return row
 
 

@@ -1,6 +1,6 @@
 """All tables, importable from one place: `from server.models import Order, Scan, ...`."""
 
-from server.models.base import Base, utcnow
+from server.models.base import Base
 from server.models.bench import AuditLog, ExceptionStatus, Operator, Scan, ScanException, Station
 from server.models.drills import Drill, DrillRun
 from server.models.incidents import (
@@ -48,6 +48,5 @@ __all__ = [
     "Warehouse",
     "Waybill",
     "WebhookMessage",
-    "utcnow",
     "warehouse_shops",
 ]

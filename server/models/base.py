@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
+from sqlalchemy.orm import DeclarativeBase, Mapper, attributes, object_session
 from sqlalchemy.types import TypeDecorator
+
+from server import clock
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -20,8 +22,11 @@ NAMING = {
 DouyinId = String(20)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# Timestamp columns the ORM fills from the session's clock (server/clock.py), never from the
+# machine's: CREATED when the row is inserted without a value, TOUCHED also on every update that
+# does not set it. Core statements (bulk inserts, upserts) give these columns explicit values.
+CREATED = {"stamp": "created"}
+TOUCHED = {"stamp": "touched"}
 
 
 class UTCDateTime(TypeDecorator):
@@ -72,3 +77,32 @@ class Base(DeclarativeBase):
         list: JSON,
         int: BigInteger().with_variant(Integer(), "sqlite"),  # SQLite rowid needs INTEGER
     }
+
+
+def _stamped(mapper: Mapper, kind: str | None = None) -> list[str]:
+    return [
+        prop.key
+        for prop in mapper.column_attrs
+        if prop.columns[0].info.get("stamp") in ((kind,) if kind else ("created", "touched"))
+    ]
+
+
+@event.listens_for(Base, "before_insert", propagate=True)
+def _stamp_insert(mapper: Mapper, _connection, target) -> None:
+    keys = [key for key in _stamped(mapper) if getattr(target, key) is None]
+    if keys:
+        now = clock.of(object_session(target)).now()
+        for key in keys:
+            setattr(target, key, now)
+
+
+@event.listens_for(Base, "before_update", propagate=True)
+def _stamp_update(mapper: Mapper, _connection, target) -> None:
+    keys = _stamped(mapper, "touched")
+    session = object_session(target)
+    if not keys or not session.is_modified(target, include_collections=False):
+        return
+    now = clock.of(session).now()
+    for key in keys:
+        if not attributes.get_history(target, key).has_changes():
+            setattr(target, key, now)

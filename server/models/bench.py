@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, EnumText, utcnow
+from server.models.base import CREATED, Base, DouyinId, EnumText
 from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source, station_reason
 
 DECISION = EnumText(Decision, 8)
@@ -31,7 +31,7 @@ class Station(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
     token_hint: Mapped[str] = mapped_column(String(8), default="")
     mode: Mapped[ScanMode] = mapped_column(MODE, default=ScanMode.BENCH)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     health: Mapped[dict] = mapped_column(default=dict)  # the last heartbeat body
@@ -50,7 +50,7 @@ class Operator(Base):
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     is_lead: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
 
 
 class Scan(Base):
@@ -71,7 +71,7 @@ class Scan(Base):
     operator: Mapped[str | None] = mapped_column(String(48))
     mode: Mapped[ScanMode] = mapped_column(MODE, default=ScanMode.BENCH)
     scanned_at: Mapped[datetime]
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(info=CREATED)
     decision: Mapped[Decision] = mapped_column(DECISION)
     reason: Mapped[Reason] = mapped_column(REASON)
     order_id: Mapped[str | None] = mapped_column(DouyinId, index=True)
@@ -102,7 +102,7 @@ class ScanException(Base):
     status: Mapped[ExceptionStatus] = mapped_column(
         EnumText(ExceptionStatus, 8), default=ExceptionStatus.OPEN
     )
-    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(info=CREATED)
     cleared_at: Mapped[datetime | None]
     cleared_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(32))
@@ -116,7 +116,7 @@ class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(info=CREATED, index=True)
     actor: Mapped[str] = mapped_column(String(64))  # "user:<name>", "station:<name>", "cli", "system"
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(128), default="")

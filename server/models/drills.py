@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, utcnow
+from server.models.base import CREATED, Base
 
 
 class Drill(Base):
@@ -18,7 +18,7 @@ class Drill(Base):
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
 
 
 class DrillRun(Base):
@@ -32,5 +32,5 @@ class DrillRun(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     scan_id: Mapped[str] = mapped_column(String(64))
     scanned_at: Mapped[datetime]
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(info=CREATED)
     passed: Mapped[bool]

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import CREATED, TOUCHED, Base, DouyinId
 
 LEDGER_FIELDS = ("goods_value", "return_freight", "compensation", "coupon", "claim_recovered", "written_off")
 
@@ -42,7 +42,7 @@ class Incident(Base):
     packer: Mapped[str | None] = mapped_column(String(48))  # operator badge
     shipped_at: Mapped[datetime | None]  # Douyin's ship_time
     race_window_s: Mapped[int | None]  # PASS minus refund success: > 0 the gate was late
-    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detected_at: Mapped[datetime] = mapped_column(info=CREATED)
     # The workflow (server.incidents.workflow).
     state: Mapped[str] = mapped_column(String(24), default="open")
     outcome: Mapped[str | None] = mapped_column(String(24))
@@ -50,7 +50,7 @@ class Incident(Base):
     cause: Mapped[str | None] = mapped_column(String(24))
     cause_note: Mapped[str | None] = mapped_column(String(500))
     closed_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(info=TOUCHED)
     # The loss ledger, in fen.
     goods_value: Mapped[int] = mapped_column(default=0)
     return_freight: Mapped[int] = mapped_column(default=0)
@@ -73,7 +73,7 @@ class IncidentEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(info=CREATED)
     actor: Mapped[str] = mapped_column(String(64))  # "user:<name>" or "system"
     kind: Mapped[str] = mapped_column(String(24))
     from_state: Mapped[str | None] = mapped_column(String(24))
@@ -91,7 +91,7 @@ class ContactTemplate(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(info=CREATED)
     updated_by: Mapped[str] = mapped_column(String(64), default="system")
 
 
@@ -108,7 +108,7 @@ class Robot(Base):
     secret: Mapped[str | None] = mapped_column(String(200))
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))  # None: every one
     enabled: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     last_ok_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     last_error_at: Mapped[datetime | None]
@@ -134,9 +134,9 @@ class RobotMessage(Base):
     link_path: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | given_up
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(info=CREATED)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     sent_at: Mapped[datetime | None]
 
     robot: Mapped[Robot] = relationship()
@@ -149,5 +149,5 @@ class AlertSettings(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_base_url: Mapped[str] = mapped_column(String(200), default="")
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(info=CREATED)
     updated_by: Mapped[str] = mapped_column(String(64), default="system")

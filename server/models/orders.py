@@ -13,7 +13,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.douyin import enums
-from server.models.base import Base, DouyinId, EnumText, utcnow
+from server.models.base import CREATED, TOUCHED, Base, DouyinId, EnumText
 from shipgate.wire import Decision, Reason
 
 
@@ -29,7 +29,7 @@ class Order(Base):
     pay_time: Mapped[int | None]
     ship_time: Mapped[int | None]
     pay_amount: Mapped[int | None]  # fen
-    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(info=TOUCHED)
 
     sku_orders: Mapped[list[SkuOrder]] = relationship(
         back_populates="order", order_by="SkuOrder.sku_order_id"
@@ -65,7 +65,7 @@ class Waybill(Base):
     tracking_no: Mapped[str] = mapped_column(String(40))
     company: Mapped[str] = mapped_column(String(64), default="")
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(info=CREATED)
     cancelled_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship(back_populates="waybills")
@@ -83,7 +83,7 @@ class AfterSale(Base):
     refund_amount: Mapped[int | None]  # fen
     apply_time: Mapped[int | None]
     update_time: Mapped[int] = mapped_column(default=0)
-    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(info=TOUCHED)
 
     order: Mapped[Order] = relationship(back_populates="after_sales")
 
@@ -118,7 +118,7 @@ class GateEntry(Base):
     codes: Mapped[list] = mapped_column(default=list)
     label: Mapped[dict | None]  # what a PASS prints: current waybill and goods, or None
     version: Mapped[int] = mapped_column(unique=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(info=TOUCHED)
 
 
 class GateCode(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, utcnow
+from server.models.base import CREATED, Base, DouyinId
 
 warehouse_shops = Table(
     "warehouse_shops",
@@ -22,7 +22,7 @@ class Warehouse(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
 
     shops: Mapped[list[Shop]] = relationship(secondary=warehouse_shops, back_populates="warehouses")
 
@@ -41,7 +41,7 @@ class Shop(Base):
     refresh_token: Mapped[str | None] = mapped_column(String(256))
     token_expires_at: Mapped[datetime | None]
     refresh_expires_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
 
     warehouses: Mapped[list[Warehouse]] = relationship(secondary=warehouse_shops, back_populates="shops")
 

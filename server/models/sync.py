@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, utcnow
+from server.models.base import CREATED, Base
 
 
 class SyncState(Base):
@@ -35,6 +35,6 @@ class WebhookMessage(Base):
     tag: Mapped[str] = mapped_column(String(8))
     app_id: Mapped[str] = mapped_column(String(64), default="")
     data: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(info=CREATED)
     applied_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))

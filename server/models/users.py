@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, DouyinId, EnumText, utcnow
+from server.models.base import CREATED, Base, DouyinId, EnumText
 from shipgate.wire import Decision, Reason
 
 
@@ -29,7 +29,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(String(8), default=Role.LEAD)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     last_login_at: Mapped[datetime | None]
 
     warehouse = relationship("Warehouse")
@@ -49,7 +49,7 @@ class LoginThrottle(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    window_started_at: Mapped[datetime] = mapped_column(info=CREATED)
     locked_until: Mapped[datetime | None]
 
 
@@ -61,7 +61,7 @@ class BenchPending(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     operator_badge: Mapped[str] = mapped_column(String(48))
     exception_id: Mapped[int] = mapped_column(ForeignKey("exceptions.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)
     expires_at: Mapped[datetime]
 
 
@@ -79,4 +79,4 @@ class GateOverride(Base):
     reason: Mapped[Reason] = mapped_column(EnumText(Reason, 32))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(info=CREATED)

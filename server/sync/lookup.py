@@ -14,6 +14,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.clock import of as clock_of
+from server.clock import timestamp
 from server.douyin.errors import DouyinError, NotFound, WrongShop
 from server.ingest import apply
 from server.models import Shop
@@ -60,7 +62,7 @@ class DouyinLookup:
                 rate_limit_per_s=None,
             )
             try:
-                found = self._ask(api, code)
+                found = self._ask(api, code, timestamp(clock_of(session)))
             except DouyinError as exc:
                 log.info("live look-up of %s in shop %s failed: %s", code.value, shop.shop_id, exc)
                 found = None
@@ -72,13 +74,12 @@ class DouyinLookup:
                 return True
         return False
 
-    def _ask(self, api, code: Code):
+    def _ask(self, api, code: Code, now: int):
         if code.kind is CodeKind.ORDER_ID:
             try:
                 return api.order_detail(code.value)
             except (NotFound, WrongShop):
                 return None
-        now = int(time.time())
         page = api.search_orders(
             create_time_start=now - MAX_LOOKBACK, create_time_end=now, tracking_no=code.value
         )

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.clock import Clock, sessions, timestamp
+from server.clock import of as clock_of
 from server.models import Shop, SyncState, WebhookMessage
 from server.settings import Settings
 from server.sync.bookmarks import lag
@@ -46,9 +48,9 @@ class SyncLoop:
         self._stop = threading.Event()
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine) -> SyncLoop:
+    def from_settings(cls, settings: Settings, engine: Engine, clock: Clock) -> SyncLoop:
         return cls(
-            sessionmaker(engine, expire_on_commit=False),
+            sessions(engine, clock),
             settings.douyin_gateway,
             overlap=settings.sync_overlap_s,
         )
@@ -96,7 +98,7 @@ class SyncLoop:
 
 
 def status_lines(session: Session) -> list[str]:
-    now = int(time.time())
+    now = timestamp(clock_of(session))
     lines = []
     for shop in session.scalars(select(Shop).order_by(Shop.shop_id)):
         for stream in STREAMS:

@@ -11,11 +11,12 @@ import logging
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from server import clock
 from server.db import begin_write
 from server.douyin.push import parse_push_data
 from server.gatestate import recompute_many
 from server.ingest import apply, assign_tracking
-from server.models import Order, WebhookMessage, utcnow
+from server.models import Order, WebhookMessage
 from server.sync.mapping import REFUND_TAGS, TRADE_TAGS, push_after_sale, push_trade
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def apply_message(session: Session, message: WebhookMessage, shop_id: str) -> No
         for tracking_no, company in tracking:
             changed |= assign_tracking(session, order_id, tracking_no, company, recompute_gate=False)
         recompute_many(session, changed)
-    message.applied_at = utcnow()
+    message.applied_at = clock.of(session).now()
     message.error = None
 
 

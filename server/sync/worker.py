@@ -9,18 +9,19 @@ what was already ingested is ingested again, harmlessly (upserts).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from server.clock import clock_of_sessions
 from server.douyin.api import ShopApi
 from server.douyin.errors import DouyinError, NotFound, ResultCapExceeded
 from server.ingest import apply
 from server.metrics import SYNC_RECORDS
-from server.models import SyncState, utcnow
+from server.models import SyncState
 from server.sync import lease
 from server.sync.bookmarks import Window, advanced, halves, window_for
 from server.sync.mapping import after_sale_record, order_record
@@ -63,7 +64,7 @@ class ShopSync:
         owner: str,
         overlap: int = 300,
         lease_seconds: float = 120.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         page_size: int = PAGE_SIZE,
         order_cap: int = ORDER_CAP,
         aftersale_cap: int = AFTERSALE_CAP,
@@ -74,7 +75,9 @@ class ShopSync:
         self.owner = owner
         self.overlap = overlap
         self.lease_seconds = lease_seconds
-        self.clock = clock
+        # Unix seconds on the platform's business clock (bookmarks); the lease and the status
+        # stamps read the same clock. Default: the clock the sessions carry.
+        self.clock = clock or (lambda: clock_of_sessions(sessions).now().timestamp())
         self.page_size = page_size
         self.caps = {"orders": order_cap, "aftersales": aftersale_cap}
 
@@ -94,8 +97,11 @@ class ShopSync:
             lease.release(self.sessions, self.shop_id, self.owner)
         return report
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def _hold_lease(self) -> bool:
-        return lease.acquire(self.sessions, self.shop_id, self.owner, utcnow(), self.lease_seconds)
+        return lease.acquire(self.sessions, self.shop_id, self.owner, self._now(), self.lease_seconds)
 
     def _sync_stream(self, stream: str, report: SyncReport) -> int:
         now = int(self.clock())
@@ -112,7 +118,7 @@ class ShopSync:
             )
             session.add(state)
             state.bookmark = advanced(state.bookmark or 0, window)
-            state.last_success_at = utcnow()
+            state.last_success_at = self._now()
             state.last_error = None
             state.records_total = (state.records_total or 0) + count
             session.commit()
@@ -199,5 +205,5 @@ class ShopSync:
                 )
                 session.add(state)
                 state.last_error = error[:500]
-                state.last_error_at = utcnow()
+                state.last_error_at = self._now()
             session.commit()

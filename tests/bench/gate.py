@@ -16,8 +16,9 @@ from serverproc import ServerProcess
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from server.clock import SYSTEM
 from server.decision import AfterSaleFacts, OrderFacts, evaluate
-from server.models import AfterSale, Counter, GateCode, GateEntry, Order, Shop, SkuOrder, Waybill, utcnow
+from server.models import AfterSale, Counter, GateCode, GateEntry, Order, Shop, SkuOrder, Waybill
 
 SHOP = "10437917"
 
@@ -25,7 +26,7 @@ SHOP = "10437917"
 def load_orders(engine, n: int, refunded_share: float = 0.10, seed: int = 7) -> tuple[list[str], list[str]]:
     """Bulk-load n one-sku orders with a tracking number each; returns (order ids, tracking numbers)."""
     rng = random.Random(seed)
-    now = utcnow()
+    now = SYSTEM.now()
     orders, skus, waybills, after_sales, entries, codes = [], [], [], [], [], []
     order_ids, tracking = [], []
     for i in range(n):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from polling import wait_until
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
@@ -56,16 +55,7 @@ def now(sandbox: Sandbox) -> int:
     return sandbox.shop.now()
 
 
-def _wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 @pytest.fixture
 def wait_for():
-    """wait_for(predicate, timeout=5.0) -> bool: poll until true (for things other threads do)."""
-    return _wait_for
+    """wait_for(predicate, timeout=5.0) -> bool: poll until true (tests/polling.py)."""
+    return wait_until

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.douyin import AuthorizedShop, TokenKeeper
+from server.douyin import AuthorizedShop, SelfBuiltShop, TokenKeeper
 from server.douyin.errors import PermissionDenied, TokenExpired, TokenGenerationFailed
 
 HOUR, DAY = 3600, 86400
@@ -85,9 +85,11 @@ def test_refresh_token_dies_after_fourteen_days(client, sandbox):
         client.refresh_token(first.refresh_token)
 
 
-def test_keeper_refreshes_and_retries_once_when_the_fault_expires_tokens(keeper, server, sandbox, now):
+def test_keeper_refreshes_and_retries_once_when_the_fault_expires_tokens(client, server, sandbox, now):
     saved = []
-    keeper._save = saved.append
+    keeper = TokenKeeper(
+        client, SelfBuiltShop(sandbox.config.shop_id), save=saved.append, clock=sandbox.shop.now
+    )
     first = keeper.access_token()
     answer = httpx.post(server.url + "/sandbox/faults", json={"expire_tokens": True}).json()
     assert answer["expired_tokens"] >= 1

@@ -4,7 +4,6 @@ changes nothing; an answer follows the wire contract and journals the scan exact
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +26,7 @@ from fuzzkit import (
 )
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from polling import wait_until
 
 SCAN_URL = "/api/v1/scans"
 NOW = "2026-11-26T09:00:00+08:00"
@@ -233,17 +233,14 @@ def test_one_unwritable_row_does_not_fail_the_scans_committed_with_it(app, engin
         finally:
             connection.close()
 
-    with journal._commit_lock:  # both rows wait for the same group commit
+    with journal.held():  # both rows wait for the same group commit
         threads = [
             threading.Thread(target=record, args=("bench-a", good)),
             threading.Thread(target=record, args=("bench-b", bad)),
         ]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + 5
-        while len(journal._pending) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert len(journal._pending) == 2
+        assert wait_until(lambda: journal.waiting == 2)
     for thread in threads:
         thread.join(5)
     assert isinstance(results["bench-b"], Exception)  # the bad row is refused...

@@ -4,7 +4,6 @@ never a 5xx."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -229,16 +228,28 @@ def test_a_push_with_out_of_range_integers_is_refused_or_marked(client, engine, 
     assert stuck == 0  # refused, or stored and marked as not applicable
 
 
-def test_a_poison_push_does_not_stop_the_sync_loop(client, engine, signed_shop):
-    from sqlalchemy.orm import sessionmaker
+def test_a_poison_push_does_not_stop_the_sync_loop(session, sessions, signed_shop):
+    """A queued push that cannot be applied is marked; the good one queued after it is applied and
+    the pull still runs (the gateway is a closed port, so the shop's pass reports its error)."""
+    from sqlalchemy import select
 
+    from server.models import WebhookMessage
     from server.sync.loop import SyncLoop
 
-    raw = refund_push(aftersale_status=10**30)
-    with contextlib.suppress(Exception):  # the receiver's own failure is the test above
-        client.post(URL, data=raw, headers=signed(raw))
-    loop = SyncLoop(sessionmaker(engine, expire_on_commit=False), "http://127.0.0.1:9")
-    loop.run_pass()  # the gateway is a closed port: the shop's pass fails, but the loop must go on
+    (poison,), (good,) = json.loads(refund_push(aftersale_status=10**30)), json.loads(refund_push())
+    session.add_all(
+        [
+            WebhookMessage(msg_id="7100000000000000011", tag="200", app_id=APP_KEY, data=poison["data"]),
+            WebhookMessage(msg_id="7100000000000000012", tag="200", app_id=APP_KEY, data=good["data"]),
+        ]
+    )
+    session.commit()
+    [report] = SyncLoop(sessions, "http://127.0.0.1:9").run_pass()
+    assert report.report.shop_id == signed_shop.shop_id and report.report.error
+    session.expire_all()
+    inbox = {m.msg_id: m for m in session.scalars(select(WebhookMessage))}
+    assert inbox["7100000000000000011"].error and inbox["7100000000000000011"].applied_at is None
+    assert inbox["7100000000000000012"].error is None and inbox["7100000000000000012"].applied_at
 
 
 @pytest.mark.parametrize("field, value", [("msg_id", "7" * 41), ("tag", "1" * 9)])

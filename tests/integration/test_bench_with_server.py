@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 from factories import make_order, refund
 from liveserver import LiveServer
+from polling import wait_until
 from sqlalchemy import func, select
-from station_testkit import in_order, wait_until
+from station_testkit import in_order
 
 from server.models import Scan, ScanException
 from station.scanner import ScannerState

@@ -9,7 +9,6 @@ import uuid
 import pytest
 from factories import make_order, refund
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 from werkzeug.security import generate_password_hash
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
@@ -133,11 +132,6 @@ def sandbox(sandbox_config):
     sandbox = Sandbox(sandbox_config)
     with SandboxServer(sandbox=sandbox) as running:  # also starts the push sender
         yield running
-
-
-@pytest.fixture
-def sessions(engine):
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.clearing import PENDING_FOR, BenchAnswer, handle_bench_code
-from server.models import AuditLog, Operator, ScanException, Station, utcnow
+from server.models import AuditLog, Operator, ScanException, Station
 from server.models.users import BenchPending
 from server.stations import StationRef, enrol
 from shipgate.codes import classify
@@ -94,9 +94,9 @@ def test_a_lead_of_another_warehouse_may_not_clear(session, bench):
     assert answer.reason == "not_lead"
 
 
-def test_a_resolution_needs_a_qr_first_and_the_qr_waits_two_minutes(session, bench):
+def test_a_resolution_needs_a_qr_first_and_the_qr_waits_two_minutes(session, bench, clock):
     assert scan(session, bench, "SG-RS-misscan").message == "请先扫描异常单上的二维码"
-    start = utcnow()
+    start = clock.now()
     scan(session, bench, f"SG-EX-{bench['exception'].scan_id}", now=start)
     late = scan(session, bench, "SG-RS-misscan", now=start + PENDING_FOR + timedelta(seconds=1))
     assert (late.decision, late.reason) == ("HOLD", "no_pending")

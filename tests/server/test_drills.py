@@ -3,6 +3,7 @@ never counts as a refund; the floor flags failed and overdue stations."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from factories import make_order
 from sqlalchemy import func, select
 
@@ -11,6 +12,12 @@ from server.drills import DrillState, drill_state
 from server.models import DrillRun, ScanException, Station
 
 NOW = "2026-11-26T09:00:00+08:00"
+
+
+@pytest.fixture(autouse=True)
+def at_now(clock):
+    """The server's clock shows NOW, the time the scans below carry."""
+    clock.set(datetime.fromisoformat(NOW))
 
 
 def scan(client, auth, code, **extra):
@@ -42,7 +49,7 @@ def test_an_unknown_drill_code_holds(client, auth, session):
     assert count(session, DrillRun) == 0
 
 
-def test_an_offline_drill_the_station_did_not_block_is_a_failed_drill(client, auth, session):
+def test_an_offline_drill_the_station_did_not_block_is_a_failed_drill(client, auth, session, clock):
     [code] = drills.issue(session, 1, actor="user:lead")
     session.commit()
     item = {"scan_id": "off-drill", "code": code, "scanned_at": NOW, "station_decision": "HOLD",
@@ -50,9 +57,10 @@ def test_an_offline_drill_the_station_did_not_block_is_a_failed_drill(client, au
     client.post("/api/v1/scans/batch", json={"scans": [item]}, headers=auth)
     run = session.scalar(select(DrillRun))
     assert run.passed is False
-    states = drills.by_station(session, datetime.now(UTC), timedelta(days=1))
     station = session.scalar(select(Station))
-    assert states[station.id].state is DrillState.FAILED
+    state = drills.by_station(session, clock.now(), timedelta(days=1))[station.id]
+    assert state.state is DrillState.FAILED and state.last_passed_at is None
+    assert state.last_run_at == datetime.fromisoformat(NOW)  # failed just now: not merely overdue
 
 
 def test_drill_states_with_an_injected_clock():

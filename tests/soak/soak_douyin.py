@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 from platform_truth import expected
-from soak_kit import Options, Result, ServerProc, free_port, migrated_engine, sqlite_url, wait_until
+from polling import wait_until
+from soak_kit import Options, Result, ServerProc, free_port, migrated_engine, sqlite_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer, TransitionError

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
-from soak_kit import LOOPBACK, SoakFailure, wait_until
+from polling import wait_until
+from soak_kit import LOOPBACK, SoakFailure
 
 
 class TcpProxy:

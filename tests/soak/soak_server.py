@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from polling import wait_until
 from soak_kit import (
     Driver,
     Options,
@@ -29,7 +30,6 @@ from soak_kit import (
     reconcile,
     seed,
     sqlite_url,
-    wait_until,
     wrong_decisions,
 )
 

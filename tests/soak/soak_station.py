@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from polling import wait_until
 from soak_kit import (
     ROOT,
     Driver,
@@ -34,7 +35,6 @@ from soak_kit import (
     seed,
     server_rows,
     sqlite_url,
-    wait_until,
     wrong_decisions,
 )
 from soak_net import TcpProxy

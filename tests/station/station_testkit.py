@@ -91,6 +91,9 @@ class _HTTPServer(ThreadingHTTPServer):
         pass  # a client that gave up (budget spent) and closed: expected in these tests
 
 
+HOLD_MAX_S = 10.0  # how long a held request waits at most (GateServer.hold)
+
+
 @dataclass
 class GateServer:
     """The wire contract, minimally, in memory. Start/stop it to play a server outage."""
@@ -107,6 +110,9 @@ class GateServer:
     heartbeats: list[dict] = field(default_factory=list)
     version: int = 0
     delay_s: float = 0.0
+    # When set: every request waits until it is set (at most HOLD_MAX_S), then is answered as usual,
+    # i.e. a server that does not answer within any budget a station has.
+    hold: threading.Event | None = None
     status_override: int | None = None
     _http: _HTTPServer | None = None
 
@@ -192,6 +198,8 @@ class GateServer:
             self.batch_arrivals += 1
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.hold is not None:
+            self.hold.wait(HOLD_MAX_S)
         if method == "POST" and path == "/api/v1/scans":
             self.received.append(body["scan_id"])
             self.requests.append(body)
@@ -245,9 +253,9 @@ class FakeClock:
         self.now += seconds
 
 
-def network_printer(port: int) -> SlipPrinter:
+def network_printer(port: int, **options) -> SlipPrinter:
     spec = DeviceSpec(kind="network", host="127.0.0.1", port=port, timeout_s=1.0)
-    return SlipPrinter(device_factory(spec), description=spec.describe())
+    return SlipPrinter(device_factory(spec), description=spec.describe(), **options)
 
 
 @dataclass
@@ -259,15 +267,6 @@ class BenchParts:
     printer: SlipPrinter
     uplink: Uplink
     data_dir: Path
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def in_order(data: bytes, *parts: bytes) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+from polling import wait_until
 from station_testkit import (
     ORDER_OK,
     ORDER_PARTIAL,
@@ -14,7 +15,6 @@ from station_testkit import (
     TRACKING_OK,
     TRACKING_REFUNDED,
     in_order,
-    wait_until,
 )
 
 from shipgate.wire import Decision

@@ -102,7 +102,9 @@ def test_measure_scan_to_print(tmp_path, gate_server, capture_printer):
         return build_bench(config, with_display=False)
 
     latencies = measure_scan_to_print(build, [ORDER_REFUNDED, ORDER_OK, "junk"], workdir=tmp_path)
-    assert len(latencies) == 3 and all(0 < s < 5 for s in latencies)
+    # One slip per code (a code without one raises), each measured from its scan: no bound on how
+    # fast, which is the benchmark's business (make bench), not a test's.
+    assert len(latencies) == 3 and all(s > 0 for s in latencies)
 
 
 def test_station_never_imports_the_server_flask_or_sqlalchemy():

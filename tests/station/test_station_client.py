@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 import uuid
 from datetime import datetime
 
@@ -85,11 +84,14 @@ def test_5xx_is_unreachable_and_4xx_is_rejected(client, gate_server):
 
 
 def test_scan_budget_is_enforced(client, gate_server):
-    gate_server.delay_s = 1.0
-    started = time.monotonic()
-    with pytest.raises(ServerUnreachable):
-        client.scan(str(uuid.uuid4()), ORDER_OK, None, NOW, "bench")
-    assert time.monotonic() - started < 0.9  # gave up within (about) the 300 ms budget, not at 1 s
+    """A server that does not answer within the budget: the scan gives up on its own (the
+    offline outcome), it does not wait for the PASS the server would give once released."""
+    gate_server.hold = threading.Event()
+    try:
+        with pytest.raises(ServerUnreachable):
+            client.scan(str(uuid.uuid4()), ORDER_OK, None, NOW, "bench")
+    finally:
+        gate_server.hold.set()
 
 
 def test_scan_retries_once_after_a_dropped_connection(gate_server):

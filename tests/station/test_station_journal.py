@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from station_testkit import TOKEN, wait_until
+from polling import wait_until
+from station_testkit import TOKEN
 
 from shipgate.wire import Decision
 from station.bench import Bench

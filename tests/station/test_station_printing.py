@@ -154,8 +154,7 @@ def test_network_printer_receives_the_same_bytes(capture_printer):
 
 def test_printer_offline_is_a_printer_error_and_a_state(capture_printer):
     states = []
-    printer = network_printer(capture_printer.port)
-    printer._on_state = states.append
+    printer = network_printer(capture_printer.port, on_state=states.append)
     capture_printer.close()
     with pytest.raises(PrinterError):
         printer.print_now(block_slip(BLOCK, CTX))

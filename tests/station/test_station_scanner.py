@@ -8,7 +8,7 @@ import time
 
 import pytest
 import serial
-from station_testkit import wait_until
+from polling import wait_until
 
 from station.scanner import Framer, PortInfo, Scanner, ScannerState, resolve_device
 from station.virtual import VirtualScanner
@@ -164,8 +164,7 @@ def test_pty_no_suffix(virtual_scanner, running_scanner, collector):
     running_scanner("none")
     virtual_scanner.write(b"SF12345")
     virtual_scanner.write(b"67890123")
-    assert wait_until(lambda: collector.codes == ["SF1234567890123"])
-    time.sleep(0.1)
+    assert wait_until(lambda: collector.codes == ["SF1234567890123"])  # the gap ended the code
     virtual_scanner.write(b"6920000000000000001")
     assert wait_until(lambda: collector.codes == ["SF1234567890123", "6920000000000000001"])
 
@@ -188,8 +187,10 @@ def test_unplug_backs_off_and_recovers_on_a_new_device(virtual_scanner, running_
     assert wait_until(lambda: collector.codes == ["SF1234567890123"])
 
     virtual_scanner.unplug()  # the cable is pulled: the read fails, the port is closed
+    virtual_scanner.link.unlink()  # and udev removes the link (else a recycled pty number may open)
     assert wait_until(lambda: scanner.state is ScannerState.RECONNECTING)
-    time.sleep(0.25)  # several failed reopen attempts with backoff; still alive
+    failed = scanner.open_failures
+    assert wait_until(lambda: scanner.open_failures >= failed + 3)  # reopen attempts with backoff
     assert scanner.is_alive() and scanner.state is ScannerState.RECONNECTING
 
     virtual_scanner.plug()  # plugged back in: a new tty behind the same symlink

@@ -13,7 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from station_testkit import ORDER_REFUNDED, TOKEN, in_order, wait_until
+from polling import wait_until
+from station_testkit import ORDER_REFUNDED, TOKEN, in_order
 
 from station.journal import Journal
 from station.service import Notifier, run_service, watchdog_interval_s

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from factories import ensure_shop, make_order
 from sqlalchemy import select
 
 from server.console import labels
-from server.models import Station, SyncState, utcnow
+from server.models import Station, SyncState
 
 HEALTH = {
     "software_version": "0.1.0",
@@ -31,9 +31,9 @@ def test_stations_show_their_last_heartbeat(as_lead, client, auth, session):
         assert fragment in row, fragment
 
 
-def test_a_station_silent_for_90_seconds_is_offline(as_lead, session, station_token):
+def test_a_station_silent_for_90_seconds_is_offline(as_lead, session, station_token, clock):
     station = session.scalar(select(Station).where(Station.name == "bench-1"))
-    station.last_seen_at = utcnow() - timedelta(seconds=91)
+    station.last_seen_at = clock.now() - timedelta(seconds=91)
     session.commit()
     row = (
         as_lead.get("/floor/live").get_data(as_text=True).split('data-station="bench-1"')[1].split("</tr>")[0]
@@ -41,9 +41,9 @@ def test_a_station_silent_for_90_seconds_is_offline(as_lead, session, station_to
     assert "离线" in row and "1 分 31 秒前" in row
 
 
-def test_sync_health_per_shop(as_lead, session):
+def test_sync_health_per_shop(as_lead, session, clock):
     ensure_shop(session)
-    now = utcnow()
+    now = clock.now()
     session.add_all(
         [
             SyncState(
@@ -76,7 +76,7 @@ def test_todays_counts_per_warehouse(as_lead, session, station_scan, blocked):
 
 
 def test_midnight_is_china_midnight():
-    now = utcnow().replace(hour=17, minute=0, second=0, microsecond=0)  # 01:00 the next day in China
+    now = datetime(2027, 1, 1, 17, 0, tzinfo=UTC)  # 01:00 the next day in China
     start = labels.start_of_today(now)
     assert start.astimezone(labels.CHINA).hour == 0 and start <= now and now - start == timedelta(hours=1)
 

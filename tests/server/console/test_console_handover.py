@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
+from urllib.parse import urlsplit
 
+import pytest
 from factories import make_order
 from sqlalchemy import func, select
 
+from server.console.labels import CHINA
 from server.models import AuditLog, Drill, DrillRun, Scan
 from server.stations import enrol
 
 
 def scan(client, token, code, scan_id, mode="bench"):
-    from datetime import UTC, datetime
-
-    body = {"scan_id": scan_id, "code": code, "scanned_at": datetime.now(UTC).isoformat(), "mode": mode}
+    """Scan at the app's business clock's now (the station's clock agrees with the server's)."""
+    now = client.application.extensions["shipgate.clock"].now()
+    body = {"scan_id": scan_id, "code": code, "scanned_at": now.isoformat(), "mode": mode}
     return client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"}).json
 
 
@@ -63,18 +67,27 @@ def test_drill_scans_do_not_count_in_todays_numbers(as_lead, client, session, st
 
 
 def test_anonymous_cannot_print_drills(web, session):
+    """Anonymous is sent to sign in (before any CSRF check: it has no session to hold a token)."""
     response = web.post("/drills", {"count": "2"}, csrf=False)
-    assert response.status_code in (302, 400, 403)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
     assert session.scalar(select(func.count()).select_from(Drill)) == 0
 
 
-def test_the_funnel_on_the_review_and_handover_pages(as_lead, client, session, station_token):
-    from datetime import UTC, datetime
+@pytest.fixture
+def afternoon(clock):
+    """Mid-afternoon in China (before anyone signs in): a refund 30 s ago and a scan now fall on
+    the China day and month the pages show by default, whatever the machine's clock says."""
+    today = clock.now().astimezone(CHINA).date()
+    clock.set(datetime.combine(today, time(15), CHINA))
 
+
+def test_the_funnel_on_the_review_and_handover_pages(
+    afternoon, as_lead, client, session, station_token, clock
+):
     from factories import refund
 
     order = make_order(session)
-    refund(session, order, update_time=int(datetime.now(UTC).timestamp()) - 30)
+    refund(session, order, update_time=int(clock.now().timestamp()) - 30)
     assert scan(client, station_token, order.order_id, "f-1")["decision"] == "BLOCK"
     for page in ("/review", "/handover"):
         text = as_lead.get(page).get_data(as_text=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from station_testkit import wait_until
+from polling import wait_until
 
 from server.models import GateEntry
 from server.models.incidents import Incident

@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from douyin_sandbox.model import ParcelState
 from server.incidents.intercept import request_interception
 from server.incidents.workflow import WorkflowError
-from server.models import Shop, utcnow
+from server.models import Shop
 from server.models.incidents import Incident, IncidentEvent
 from server.sync.shops import shop_api
 
@@ -94,12 +94,12 @@ def test_a_parcel_already_signed_for_cannot_be_intercepted(as_lead, session, san
     assert parcel.state == ParcelState.DELIVERED
 
 
-def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_incident):
+def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_incident, clock):
     incident, _parcel = shipped_incident
     shop = session.get(Shop, incident.shop_id)
     api, client = shop_api(sessionmaker(engine), shop, "http://127.0.0.1:9", max_retries=0)
     try:
-        report = request_interception(session, incident, api, actor="user:lead", now=utcnow())
+        report = request_interception(session, incident, api, actor="user:lead", now=clock.now())
     finally:
         client.close()
     session.commit()
@@ -108,11 +108,11 @@ def test_a_gateway_that_does_not_answer_is_recorded(session, engine, shipped_inc
     assert event.detail["error"] == report.error and event.to_state == "open"
 
 
-def test_no_tracking_number_no_interception(session, shipped_incident):
+def test_no_tracking_number_no_interception(session, shipped_incident, clock):
     incident, _parcel = shipped_incident
     incident.tracking_no = None
     with pytest.raises(WorkflowError, match="没有运单号"):
-        request_interception(session, incident, api=None, actor="user:lead", now=utcnow())
+        request_interception(session, incident, api=None, actor="user:lead", now=clock.now())
     session.rollback()
 
 
@@ -127,14 +127,14 @@ def test_the_company_code_comes_from_the_orders_logistics_info(as_lead, session,
     assert event.detail["is_success"] is True
 
 
-def test_a_waybill_that_holds_the_code_needs_no_look_up(session, sandbox, engine, shipped_incident):
+def test_a_waybill_that_holds_the_code_needs_no_look_up(session, sandbox, engine, shipped_incident, clock):
     incident, parcel = shipped_incident
     incident.company = parcel.carrier.code  # e.g. pulled with a code and no name
     sandbox.sandbox.faults.update({"offline_methods": ["order.orderDetail", "afterSale.List"]})
     shop = session.get(Shop, incident.shop_id)
     api, client = shop_api(sessionmaker(engine), shop, sandbox.url, max_retries=0)
     try:
-        report = request_interception(session, incident, api, actor="user:lead", now=utcnow())
+        report = request_interception(session, incident, api, actor="user:lead", now=clock.now())
     finally:
         client.close()
     assert report.is_success and parcel.state == ParcelState.INTERCEPTED

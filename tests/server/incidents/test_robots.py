@@ -7,16 +7,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from factories import make_order, refund
+from polling import wait_until
 from sqlalchemy import select
-from station_testkit import wait_until
 
 from server.incidents.robots import RobotSender
-from server.models import Warehouse, utcnow
+from server.models import Warehouse
 from server.models.incidents import AlertSettings, Robot, RobotMessage
 
 DING_SECRET = "SEC-ding-0123456789"
@@ -127,19 +126,18 @@ def test_a_failing_robot_is_retried_then_given_up_and_others_are_unaffected(
     assert "HTTP 500" in page and "sign not match" in page and "已放弃" in page
 
 
-def test_retries_wait_for_their_backoff(session, station_scan, listener, sender):
+def test_retries_wait_for_their_backoff(session, station_scan, listener, sender, clock):
     spot = listener(lambda _r: (502, {}))
     add_robot(session, "群", "wecom", spot.url)
     open_incident(session, station_scan)
-    now = [utcnow()]
-    robots = sender(backoff=(30, 120), clock=lambda: now[0])
+    robots = sender(backoff=(30, 120))  # on the sessions' clock, the test's
     assert robots.run_once() == 1
     assert robots.run_once() == 0  # not due for 30 s
-    now[0] += timedelta(seconds=31)
+    clock.advance(seconds=31)
     assert robots.run_once() == 1
-    now[0] += timedelta(seconds=60)
+    clock.advance(seconds=60)
     assert robots.run_once() == 0
-    now[0] += timedelta(seconds=61)
+    clock.advance(seconds=61)
     assert robots.run_once() == 1 and len(spot.requests) == 3
     session.expire_all()
     assert session.scalar(select(RobotMessage.status)) == "given_up"

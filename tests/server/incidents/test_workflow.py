@@ -19,7 +19,6 @@ from server.incidents.workflow import (
     follow_up_label,
     next_state,
 )
-from server.models import utcnow
 from server.models.incidents import Incident, IncidentEvent
 
 S = State
@@ -200,12 +199,12 @@ def test_a_contact_that_breaks_the_rules_is_refused(as_lead, session, incident, 
     assert state_of(session, incident) == before
 
 
-def test_a_step_on_a_stale_page_is_refused(session, engine, incident):
+def test_a_step_on_a_stale_page_is_refused(session, engine, incident, clock):
     with Session(engine) as other:
         other.execute(update(Incident).values(state="returning"))
         other.commit()
     with pytest.raises(WorkflowError, match="刚被其他人更新"):
-        steps.record_outcome(session, incident, Outcome.INTERCEPTED, note="", actor="user:x", now=utcnow())
+        steps.record_outcome(session, incident, Outcome.INTERCEPTED, note="", actor="user:x", now=clock.now())
     session.rollback()
 
 

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from server.settings import Settings
+
+
+class PlatformClock:
+    """The server's clock reads the sandbox's business clock: the look-up's search window ends at
+    the server's now, and the sandbox stamps the orders it creates with its own."""
+
+    def __init__(self, shop) -> None:
+        self.shop = shop
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.shop.now(), UTC)
+
+
+@pytest.fixture
+def clock(sandbox) -> PlatformClock:
+    return PlatformClock(sandbox.sandbox.shop)
 
 
 @pytest.fixture
@@ -58,8 +74,7 @@ def test_live_lookup_of_another_shops_order_holds(client, auth, sandbox, shop):
 def test_live_lookup_timeout_holds_within_the_budget(client, auth, sandbox, shop):
     sandbox.sandbox.faults.update({"latency_ms": 3000})
     order = sandbox.sandbox.shop.create_order()
-    started = time.monotonic()
     answer = scan(client, auth, order.order_id)
-    elapsed = time.monotonic() - started
-    assert (answer["decision"], answer["reason"]) == ("HOLD", "unknown_order")
-    assert elapsed < 2.5  # bounded by the 400 ms budget, far below the 3 s the platform takes
+    # The order exists: a look-up that waited for the platform's 3 s answer would have found it
+    # (PASS, with its order_id). Within the budget it gives up and holds.
+    assert (answer["decision"], answer["reason"], answer["order_id"]) == ("HOLD", "unknown_order", None)

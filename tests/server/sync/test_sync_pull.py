@@ -8,7 +8,7 @@ from datetime import timedelta
 from platform_truth import expected
 from sqlalchemy import func, select
 
-from server.models import AfterSale, GateEntry, Order, SyncState, utcnow
+from server.models import AfterSale, GateEntry, Order, SyncState
 from server.sync import lease
 
 
@@ -136,25 +136,27 @@ def test_expired_tokens_are_refreshed_and_the_call_retried(make_worker, sandbox,
     assert decision(session, order.order_id) == ("PASS", "clear")
 
 
-def test_only_one_process_syncs_a_shop_and_a_dead_holders_lease_expires(make_worker, sessions, session, shop):
-    assert lease.acquire(sessions, shop.shop_id, "process-a", utcnow(), 60)
+def test_only_one_process_syncs_a_shop_and_a_dead_holders_lease_expires(
+    make_worker, sessions, session, shop, clock
+):
+    assert lease.acquire(sessions, shop.shop_id, "process-a", clock.now(), 60)
     report = make_worker(owner="process-b").run_once()
     assert report.skipped and count(session, Order) == 0
     # process-a dies; its lease runs out
-    assert lease.acquire(sessions, shop.shop_id, "process-b", utcnow() + timedelta(seconds=61), 60)
+    assert lease.acquire(sessions, shop.shop_id, "process-b", clock.now() + timedelta(seconds=61), 60)
     lease.release(sessions, shop.shop_id, "process-b")
     assert make_worker(owner="process-b").run_once().skipped is False
     assert count(session, Order) > 0
 
 
-def test_lease_is_exclusive_under_a_race(sessions, shop):
+def test_lease_is_exclusive_under_a_race(sessions, shop, clock):
     import threading
 
     results, barrier = [], threading.Barrier(4)
 
     def contend(owner):
         barrier.wait()
-        results.append(lease.acquire(sessions, shop.shop_id, owner, utcnow(), 60))
+        results.append(lease.acquire(sessions, shop.shop_id, owner, clock.now(), 60))
 
     threads = [threading.Thread(target=contend, args=(f"p{i}",)) for i in range(4)]
     for thread in threads:

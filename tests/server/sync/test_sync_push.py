@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 import pytest
+from polling import wait_until
 from sqlalchemy import func, select
-from station_testkit import wait_until
 
 from server.douyin.signing import event_sign
 from server.models import GateEntry, WebhookMessage
