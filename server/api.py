@@ -15,7 +15,8 @@ from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
-from server.models import GateEntry, Scan, Station, warehouse_shops
+from server.models import GateEntry, Scan, Station
+from server.stations import serves_shop
 from shipgate import wire
 from shipgate.wire import (
     BatchAnswer,
@@ -106,11 +107,7 @@ def gate_feed():
     session = get_session()
     version = current_version(session)  # read first: nothing at or below it can still appear
     query = select(GateEntry).where(GateEntry.version > since, GateEntry.version <= version)
-    shops = session.scalars(
-        select(warehouse_shops.c.shop_id).where(warehouse_shops.c.warehouse_id == g.station.warehouse_id)
-    ).all()
-    if shops:  # a warehouse linked to shops sees only theirs; an unlinked one sees all
-        query = query.where(GateEntry.shop_id.in_(shops))
+    query = query.where(serves_shop(g.station.warehouse_id, GateEntry.shop_id))
     entries = session.scalars(query.order_by(GateEntry.version).limit(limit + 1)).all()
     more = len(entries) > limit
     entries = entries[:limit]

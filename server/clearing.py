@@ -283,16 +283,17 @@ def _answer(
 
 
 def _badge(session: Session, station: StationRef, badge: str) -> BenchAnswer:
+    """A badge of this warehouse signs in; any other badge gets one answer that names nobody
+    (whether it is unknown, disabled or another warehouse's), so trying badges tells nothing."""
     operator = session.scalar(select(Operator).where(Operator.badge == badge))
-    if operator is None or not operator.active:
+    if operator is None or not operator.active or operator.warehouse_id not in (None, station.warehouse_id):
         return _answer(Decision.HOLD, Reason.UNKNOWN_BADGE, "工牌无效或已停用")
     session.execute(
         delete(BenchPending).where(
             BenchPending.station_id == station.id, BenchPending.operator_badge != badge
         )
     )
-    title = "（主管）" if operator.is_lead else ""
-    return _answer(Decision.PASS, Reason.SIGNED_IN, f"已登录：{operator.name}{title}")
+    return _answer(Decision.PASS, Reason.SIGNED_IN, "已登录")
 
 
 def _lead_here(session: Session, station: StationRef, badge: str | None) -> Operator | None:

@@ -34,15 +34,19 @@ def issue(session: Session, count: int, *, actor: str, warehouse_id: int | None 
     return [DRILL_PREFIX + t for t in tokens]
 
 
-def known(session: Session, token: str) -> bool:
-    return session.get(Drill, token) is not None
+def known(session: Session, token: str, warehouse_id: int) -> bool:
+    """A drill code printed for this warehouse (or by an unbound admin, for every warehouse)."""
+    drill = session.get(Drill, token)
+    return drill is not None and drill.warehouse_id in (None, warehouse_id)
 
 
 def record(
     session: Session, station: StationRef, scan_id: str, token: str, scanned_at: datetime, passed: bool
 ) -> bool:
-    """Record a drill scan. False (nothing recorded) when the token is not one we printed."""
-    if session.get(Drill, token) is None:
+    """Record a drill scan. False (nothing recorded) when the token is not one we printed for the
+    station's warehouse. Runs are ordered by when the server received them (`recorded_at`), never
+    by the time a station claims."""
+    if not known(session, token, station.warehouse_id):
         return False
     session.add(
         DrillRun(token=token, station_id=station.id, scan_id=scan_id, scanned_at=scanned_at, passed=passed)
@@ -74,15 +78,15 @@ def by_station(session: Session, now: datetime, every: timedelta) -> dict[int, S
         last_run = session.scalar(
             select(DrillRun)
             .where(DrillRun.station_id == station_id)
-            .order_by(DrillRun.scanned_at.desc())
+            .order_by(DrillRun.recorded_at.desc(), DrillRun.id.desc())
             .limit(1)
         )
         last_pass = session.scalar(
-            select(DrillRun.scanned_at)
+            select(DrillRun.recorded_at)
             .where(DrillRun.station_id == station_id, DrillRun.passed.is_(True))
-            .order_by(DrillRun.scanned_at.desc())
+            .order_by(DrillRun.recorded_at.desc(), DrillRun.id.desc())
             .limit(1)
         )
         state = drill_state(last_run, last_pass, now, every)
-        result[station_id] = StationDrill(state, last_pass, last_run.scanned_at if last_run else None)
+        result[station_id] = StationDrill(state, last_pass, last_run.recorded_at if last_run else None)
     return result

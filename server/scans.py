@@ -8,8 +8,9 @@ HOLD), group-committed. It runs prepared statements on a raw cursor (server.fast
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -20,9 +21,18 @@ from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
 from server.models import ExceptionStatus, GateCode, GateEntry, Scan, ScanException
-from server.stations import StationRef
+from server.stations import StationRef, serves_shop
 from shipgate.codes import Code, CodeKind, classify
-from shipgate.wire import Decision, Reason, ScanAnswer, ScanRequest, Source, Waybill, message_for
+from shipgate.wire import (
+    Decision,
+    Reason,
+    ScanAnswer,
+    ScanMode,
+    ScanRequest,
+    Source,
+    Waybill,
+    message_for,
+)
 
 # What a lead's code scanned at a bench does (server.clearing.handle_bench_code):
 # (session, station, operator badge, code) -> BenchAnswer; the caller commits.
@@ -30,6 +40,10 @@ BenchCodes = Callable[[Session, StationRef, str | None, Code], BenchAnswer]
 # An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
 OverrideLookup = Callable[[Session, str], object]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
+# Refused lead codes a station may send in a window before every lead code is refused unread:
+# a badge cannot be guessed by trying (10 a minute, not 40 a second).
+LEAD_ATTEMPTS = 10
+LEAD_WINDOW = timedelta(minutes=1)
 
 # A live look-up asks Douyin about an order we do not know. It stores what it learns through
 # server.ingest (committing) and returns True when it learned the order, False on a miss,
@@ -45,6 +59,7 @@ RESOLVE = (
         _entries.c.sku_out,
         _entries.c.version,
         _entries.c.label,
+        serves_shop(bindparam("warehouse_id"), _entries.c.shop_id).label("in_scope"),
     )
     .join(GateCode.__table__, GateCode.order_id == _entries.c.order_id)
     .where(GateCode.code == bindparam("code"))
@@ -53,6 +68,12 @@ RESOLVE = (
 _scans = Scan.__table__
 SEEN = select(_scans.c.id).where(
     _scans.c.station_id == bindparam("station_id"), _scans.c.scan_id == bindparam("scan_id")
+)
+REFUSED_LEAD_CODES = select(func.count()).where(
+    _scans.c.station_id == bindparam("station_id"),
+    or_(*(_scans.c.code_kind == kind.value for kind in LEAD_CODES)),  # (fastsql binds no IN lists)
+    _scans.c.decision == Decision.HOLD.value,
+    _scans.c.received_at >= bindparam("since"),
 )
 
 
@@ -77,23 +98,27 @@ class Gate:
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
         self._seen = Prepared(engine, SEEN)
+        self._refused_lead_codes = Prepared(engine, REFUSED_LEAD_CODES)
 
-    def resolve(self, cursor, code: Code) -> dict | None:
-        """The gate entry of the order a code belongs to now, or None."""
+    def resolve(self, cursor, code: Code, warehouse_id: int) -> dict | None:
+        """The gate entry of the order a code belongs to now, or None; `in_scope` says whether
+        the order's shop ships from this warehouse (server.stations.serves_shop)."""
         if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
             return None
-        return self._resolve.first(cursor, {"code": code.value})
+        return self._resolve.first(cursor, {"code": code.value, "warehouse_id": warehouse_id})
 
-    def decide(self, cursor, code: Code) -> tuple[Decision, Reason, dict | None]:
+    def decide(self, cursor, code: Code, station: StationRef) -> tuple[Decision, Reason, dict | None]:
         if code.kind not in (CodeKind.ORDER_ID, CodeKind.TRACKING_NO):
             return Decision.HOLD, Reason.INVALID_CODE, None
-        entry = self.resolve(cursor, code)
+        entry = self.resolve(cursor, code, station.warehouse_id)
         if entry is None and self.live_lookup is not None:
             with self._sessions() as session:
                 if self.live_lookup(session, code):
-                    entry = self.resolve(cursor, code)
+                    entry = self.resolve(cursor, code, station.warehouse_id)
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
+        if not entry["in_scope"]:  # another warehouse's order: tell this bench nothing about it
+            return Decision.HOLD, Reason.OTHER_WAREHOUSE, None
         decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
         if self.overrides is not None and override_refusal(decision, reason) is None:
             with self._sessions() as session:
@@ -101,19 +126,28 @@ class Gate:
                     return Decision.PASS, Reason.OVERRIDE, entry
         return decision, reason, entry
 
-    def drill(self, code: Code) -> tuple[Decision, Reason]:
-        """A drill code we printed BLOCKs (and touches nothing else); any other SG-DR code HOLDs."""
+    def drill(self, code: Code, station: StationRef) -> tuple[Decision, Reason]:
+        """A drill code printed for this station's warehouse BLOCKs (and touches nothing else);
+        any other SG-DR code HOLDs."""
         with self._sessions() as session:
-            if drills.known(session, code.value):
+            if drills.known(session, code.value, station.warehouse_id):
                 return Decision.BLOCK, Reason.DRILL
         return Decision.HOLD, Reason.INVALID_CODE
 
     def lead_code(
-        self, station: StationRef, request: ScanRequest, code: Code
+        self, cursor, station: StationRef, request: ScanRequest, code: Code
     ) -> tuple[Decision, Reason, str]:
-        """A badge, exception QR or resolution a lead scanned at the bench: (decision, reason, message)."""
+        """A badge, exception QR or resolution a lead scanned at the bench: (decision, reason, message).
+        Accepted only online and at a bench station, and only while the station has not sent too
+        many refused lead codes lately; the answer to a wrong badge names nobody."""
         if self.bench_codes is None:
             return Decision.HOLD, Reason.INVALID_CODE, message_for(Reason.INVALID_CODE)
+        if request.offline or station.mode is not ScanMode.BENCH:
+            return Decision.HOLD, Reason.LEAD_CODE_REFUSED, message_for(Reason.LEAD_CODE_REFUSED)
+        since = self.clock.now() - LEAD_WINDOW
+        refused = self._refused_lead_codes.first(cursor, {"station_id": station.id, "since": since})
+        if next(iter(refused.values())) >= LEAD_ATTEMPTS:
+            return Decision.HOLD, Reason.TOO_MANY_ATTEMPTS, message_for(Reason.TOO_MANY_ATTEMPTS)
         with self._sessions() as session:
             answer = self.bench_codes(session, station, request.operator, code)
             session.commit()
@@ -128,11 +162,11 @@ class Gate:
             # (Other codes only read before the journal write, whose conflict check answers them.)
             if self._seen.first(cursor, {"station_id": station.id, "scan_id": request.scan_id}):
                 return self._stored(station, request), True
-            (decision, reason, message), entry = self.lead_code(station, request, code), None
+            (decision, reason, message), entry = self.lead_code(cursor, station, request, code), None
         elif code.kind is CodeKind.DRILL:
-            (decision, reason), entry = self.drill(code), None
+            (decision, reason), entry = self.drill(code, station), None
         else:
-            decision, reason, entry = self.decide(cursor, code)
+            decision, reason, entry = self.decide(cursor, code, station)
         now = self.clock.now()
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
         station_decision = request.station_decision
@@ -143,7 +177,7 @@ class Gate:
             "code": request.code[:128],
             "code_kind": code.kind.value,
             "operator": request.operator,
-            "mode": request.mode.value,
+            "mode": station.mode.value,  # the station's, from enrolment, whatever the request says
             "scanned_at": request.scanned_at,
             "received_at": now,
             "decision": decision.value,

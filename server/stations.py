@@ -7,16 +7,27 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from server import clock
 from server.fastsql import Prepared
-from server.models import AuditLog, Station, Warehouse
+from server.models import AuditLog, Station, Warehouse, warehouse_shops
 from shipgate.wire import ScanMode
 
 TOKEN_PREFIX = "sgst_"
+
+
+def serves_shop(warehouse_id, shop_id: ColumnElement) -> ColumnElement[bool]:
+    """The one rule of what a warehouse's stations may see, as SQL: a warehouse linked to shops
+    serves only their orders; a warehouse linked to none serves every shop (a single-warehouse
+    set-up). Used by the gate's look-up and by the replica feed. `warehouse_id` is a value or a
+    bind parameter."""
+    links = warehouse_shops.c
+    linked = exists().where(links.warehouse_id == warehouse_id)
+    member = exists().where(links.warehouse_id == warehouse_id, links.shop_id == shop_id)
+    return or_(~linked, member)
 
 
 def hash_token(token: str) -> str:

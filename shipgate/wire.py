@@ -89,6 +89,7 @@ class Reason(StrEnum):
     INVALID_CODE = "invalid_code"
     DRILL = "drill"
     OVERRIDE = "override"  # PASS: an admin released this order in the console
+    OTHER_WAREHOUSE = "other_warehouse"  # HOLD: the order ships from another warehouse's shops
     # Answers to the codes a lead scans at the bench (badge, exception QR, resolution sheet):
     SIGNED_IN = "signed_in"
     EXCEPTION_CLEARED = "exception_cleared"
@@ -98,6 +99,8 @@ class Reason(StrEnum):
     NO_EXCEPTION = "no_exception"
     NO_PENDING = "no_pending"
     RESOLUTION_REFUSED = "resolution_refused"
+    LEAD_CODE_REFUSED = "lead_code_refused"  # offline, or at a handover station
+    TOO_MANY_ATTEMPTS = "too_many_attempts"  # too many refused lead codes at this station
 
 
 class LocalReason(StrEnum):
@@ -142,6 +145,7 @@ MESSAGES: dict[Reason, str] = {
     Reason.INVALID_CODE: "无法识别的条码 请重新扫描",
     Reason.DRILL: "演练码 已拦截 演练成功",
     Reason.OVERRIDE: "管理员已放行 可发货",
+    Reason.OTHER_WAREHOUSE: "非本仓订单 暂停发货 请联系主管",
     Reason.SIGNED_IN: "已登录",
     Reason.EXCEPTION_CLEARED: "异常已清除",
     Reason.AWAITING_RESOLUTION: "请扫描处理方式",
@@ -150,6 +154,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.NO_EXCEPTION: "没有这个待处理异常",
     Reason.NO_PENDING: "请先扫描异常单二维码",
     Reason.RESOLUTION_REFUSED: "该处理方式不可用",
+    Reason.LEAD_CODE_REFUSED: "主管码只能在打包台在线扫描",
+    Reason.TOO_MANY_ATTEMPTS: "主管码错误次数过多 请一分钟后再试",
 }
 
 DECISION_LABELS: dict[Decision, str] = {

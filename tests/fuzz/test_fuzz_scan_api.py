@@ -213,12 +213,13 @@ def test_one_unwritable_row_does_not_fail_the_scans_committed_with_it(app, engin
 
     from server.scans import ScanRequest
     from server.stations import StationRef
+    from shipgate.wire import ScanMode
 
     gate = app.extensions["shipgate.gate"]
     journal = gate.journal
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, name, warehouse_id FROM stations")).all()
-    refs = {name: StationRef(sid, name, warehouse_id, "bench") for sid, name, warehouse_id in rows}
+    refs = {name: StationRef(sid, name, warehouse_id, ScanMode.BENCH) for sid, name, warehouse_id in rows}
     at = datetime(2026, 11, 26, 1, tzinfo=UTC)
     good = ScanRequest("good-1", "SF1234567890123", at)
     bad = ScanRequest("bad-1", "SF1234567890123\ud800", at)

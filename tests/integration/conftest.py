@@ -34,10 +34,16 @@ def capture_printer():
 
 
 @pytest.fixture
-def bench_config(tmp_path, live_server, station_token, virtual_scanner, capture_printer):
+def bench_config(tmp_path, live_server, station_token, virtual_scanner, capture_printer, session):
     def make(**station):
+        token = station_token
+        if station.get("mode") == "handover":  # the server takes a scan's mode from enrolment
+            from server.stations import enrol
+
+            _station, token = enrol(session, "交接口", "main", mode="handover")
+            session.commit()
         data = {
-            "server": {"url": live_server.url, "token": station_token, "budget_ms": 300, "heartbeat_s": 1},
+            "server": {"url": live_server.url, "token": token, "budget_ms": 300, "heartbeat_s": 1},
             "scanner": {"device": str(virtual_scanner.path), "suffix": "CR"},
             "printer": {"kind": "network", "host": "127.0.0.1", "port": capture_printer.port, "width": 80},
             "station": {

@@ -20,11 +20,13 @@ def test_a_select_reads_as_sqlalchemy_reads_it(engine, session):
     prepared = Prepared(engine, RESOLVE)
     connection = engine.raw_connection()
     try:
-        row = prepared.first(connection.cursor(), {"code": "SF1234567890123"})
+        row = prepared.first(connection.cursor(), {"code": "SF1234567890123", "warehouse_id": 1})
     finally:
         connection.close()
     with engine.connect() as conn:
-        expected = dict(conn.execute(RESOLVE, {"code": "SF1234567890123"}).mappings().one())
+        expected = dict(
+            conn.execute(RESOLVE, {"code": "SF1234567890123", "warehouse_id": 1}).mappings().one()
+        )
     assert row == expected and row["order_id"] == order.order_id and isinstance(row["label"], dict)
 
 
