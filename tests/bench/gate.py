@@ -228,6 +228,36 @@ def empty_postgres(url: str) -> str:
     return url
 
 
+def profiled(pids: list[int], seconds: float, out: Path) -> subprocess.Popen:
+    """py-spy sampling the project's first process (`--profile`): collapsed stacks into `out`."""
+    return subprocess.Popen(
+        [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
+         "--duration", str(int(seconds)), "--rate", "200", "--gil", "--function", "--format", "raw", "--nonblocking", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def top_frames(collapsed: Path, n: int = 22) -> list[str]:
+    """A py-spy raw profile (samples of the thread holding the GIL) summed per function: the share
+    of samples on whose stack a function is (inclusive) and at whose top it is (self)."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + int(count)
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    lines = [f"  py-spy --gil, {total} samples; inclusive share:"]
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+    lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in ranked if "threading.py" not in f][:n]
+    lines.append("  self share:")
+    lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in sorted(leaf.items(), key=lambda kv: -kv[1])[:n]]
+    return lines
+
+
 def main(
     orders: int = 100_000,
     seconds: float = 10.0,
@@ -236,6 +266,7 @@ def main(
     postgres: str | None = None,
     processes: int = 1,
     rounds: int = 1,
+    profile: Path | None = None,
 ) -> dict:
     if shutil.which("wrk") is None:
         print(
@@ -286,11 +317,18 @@ def main(
                 env = {"SG_TOKEN": token, "SG_ORDERS": str(orders), "SG_RUN": f"b{time.time_ns():x}"}
                 warm = wrk(label, url, mode=mode, seconds=2, connections=connections, env=env)
                 env["SG_RUN"] = f"b{time.time_ns():x}"
+                spy = None
+                if profile and label.startswith("project"):
+                    out = profile / (label.split()[-1].strip("/").replace("/", "_") + ".txt")
+                    spy = profiled([project[0].process.pid], seconds - 1, out)
                 figures = wrk(label, url, mode=mode, seconds=seconds, connections=connections, env=env)
                 results.setdefault(label, []).append(figures)
                 if url.endswith("/scans"):
                     answered += sum(warm.decisions.values()) + sum(figures.decisions.values())
                 print(("" if rounds == 1 else f"[{round_no + 1}] ") + figures.line(), flush=True)
+                if spy is not None:
+                    spy.wait(30)
+                    print("\n".join(top_frames(out)))
         with first.engine.connect() as conn:
             journaled = conn.scalar(select(func.count()).select_from(Scan))
     summary = {}

@@ -27,6 +27,9 @@ def main() -> None:
         "--processes", type=int, default=1, help="gate: server processes a side, behind nginx"
     )
     parser.add_argument("--rounds", type=int, default=1, help="gate: measure every endpoint this many times")
+    parser.add_argument(
+        "--profile", metavar="DIR", type=Path, help="gate: py-spy the project under load; stacks into DIR"
+    )
     args = parser.parse_args()
     for part in args.parts:
         print(f"\n== {part} ==")
@@ -34,7 +37,11 @@ def main() -> None:
             import gate
 
             gate.main(
-                seconds=args.seconds, postgres=args.postgres, processes=args.processes, rounds=args.rounds
+                seconds=args.seconds,
+                postgres=args.postgres,
+                processes=args.processes,
+                rounds=args.rounds,
+                profile=args.profile,
             )
         elif part == "station":
             import station_path
