@@ -15,8 +15,9 @@ from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.incidents import detect
-from server.metrics import SCAN_SECONDS, SCANS
+from server.metrics import SCAN_SECONDS, count_scan
 from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
+from server.replies import json_reply
 from server.scans import ScanRequest
 from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
@@ -49,9 +50,9 @@ def post_scan():
     started = time.perf_counter()
     answer, _duplicate = current_app.extensions["shipgate.gate"].record(raw_cursor(), g.station, scan_request)
     SCAN_SECONDS.observe(time.perf_counter() - started)
-    SCANS.labels(answer["decision"], answer["reason"], "online").inc()
+    count_scan(answer["decision"], answer["reason"], "online")
     del answer["station_decision"], answer["station_reason"]
-    return jsonify(answer)
+    return json_reply(answer)
 
 
 @bp.post("/scans/batch")
@@ -70,7 +71,7 @@ def post_batch():
     for scan_request in requests:
         answer, duplicate = gate.record(cursor, g.station, scan_request)
         if not duplicate:
-            SCANS.labels(answer["decision"], answer["reason"], "offline").inc()
+            count_scan(answer["decision"], answer["reason"], "offline")
         answer["duplicate"] = duplicate
         results.append(answer)
     open_incidents_for_offline_passes(requests, results)

@@ -43,12 +43,13 @@ def create_app(
         db.upgrade(engine)
     db.init_app(app, engine)
     app.extensions["shipgate.auth"] = StationAuth(engine)
+    app.extensions["shipgate.liveness"] = health.Liveness(engine)
     if live_lookup is None:
         live_lookup = DouyinLookup(
             app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
         )
     app.extensions["shipgate.gate"] = Gate(
-        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force
+        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.OverrideCheck(engine)
     )
     errors.register(app)
     app.register_blueprint(health.bp)

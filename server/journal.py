@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Engine
@@ -23,6 +23,12 @@ class JournalUnavailable(RuntimeError):
     """The database refused the journal write; nothing was acknowledged."""
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Pending:
     row: dict
@@ -31,6 +37,7 @@ class _Pending:
     scan_pk: int | None = None
     exception_id: int | None = None
     error: BaseException | None = None
+    wake: threading.Lock = field(default_factory=_held)  # released: committed, or this one leads next
 
 
 class ScanJournal:
@@ -39,7 +46,7 @@ class ScanJournal:
         self._max_batch = max_batch
         self._pending: list[_Pending] = []
         self._pending_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
+        self._committing = False  # a thread is committing; the others wait on their own `wake`
         scans, exceptions = Scan.__table__, ScanException.__table__
         self._insert_scan = Prepared(engine, _insert_statement(scans))
         # ON CONFLICT … DO NOTHING RETURNING is the same text on SQLite (3.35+) and PostgreSQL:
@@ -51,22 +58,46 @@ class ScanJournal:
 
     def write(self, row: dict, exception: dict | None) -> tuple[int | None, int | None]:
         """Commit one scan (and its exception). Returns (scan primary key, exception id); the scan
-        key is None when this station already sent this scan_id."""
+        key is None when this station already sent this scan_id.
+
+        The first thread to arrive commits; those arriving meanwhile queue and each sleeps on its
+        own lock. The committer wakes exactly the ones it committed, then hands the next batch to
+        the oldest still waiting: one wake-up per waiting thread, none passing through a shared lock."""
         item = _Pending(row, exception)
         with self._pending_lock:
             self._pending.append(item)
-        with self._commit_lock:
-            if not item.done:
-                with self._pending_lock:
-                    batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                self._commit(batch)
-                if len(batch) > 1 and any(i.error is not None for i in batch):
-                    for alone in batch:  # one bad row must not fail the others: each on its own
-                        alone.error = None
-                        self._commit([alone])
+            lead, self._committing = not self._committing, True
+        if not lead:
+            item.wake.acquire()
+        if not item.done:
+            self._lead()
         if item.error is not None:
             raise JournalUnavailable(str(item.error)) from item.error
         return item.scan_pk, item.exception_id
+
+    def _lead(self) -> None:
+        """Commit the oldest pending scans (the caller's among them), then pass the lead on."""
+        with self._pending_lock:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        try:
+            self._commit(batch)
+            if len(batch) > 1 and any(i.error is not None for i in batch):
+                for alone in batch:  # one bad row must not fail the others: each on its own
+                    alone.error = None
+                    self._commit([alone])
+        except Exception as exc:  # noqa: BLE001 - e.g. no connection to be had: every waiter learns of it
+            for item in batch:
+                item.scan_pk = item.exception_id = None
+                item.error = exc
+        finally:
+            with self._pending_lock:
+                following = self._pending[0] if self._pending else None
+                self._committing = following is not None
+            for item in batch:
+                item.done = True
+                item.wake.release()
+            if following is not None:
+                following.wake.release()
 
     def _commit(self, batch: list[_Pending]) -> None:
         connection = self._engine.raw_connection()
@@ -87,8 +118,6 @@ class ScanJournal:
                 item.error = exc
         finally:
             connection.close()
-            for item in batch:
-                item.done = True
 
 
 def _insert_statement(table):

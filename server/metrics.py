@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Gauge, Histogram
 
 SCANS = Counter("shipgate_scans_total", "Scans decided", ["decision", "reason", "source"])
@@ -15,3 +17,13 @@ GATE_VERSION = Gauge("shipgate_gate_version", "Current gate version")
 OPEN_EXCEPTIONS = Gauge("shipgate_open_exceptions", "Blocked and held scans awaiting a lead")
 WEBHOOK_MESSAGES = Counter("shipgate_webhook_messages_total", "Douyin pushes received", ["outcome"])
 SYNC_RECORDS = Counter("shipgate_sync_records_total", "Records pulled from Douyin", ["stream"])
+
+
+@functools.cache
+def _scans_child(decision: str, reason: str, source: str):
+    return SCANS.labels(decision, reason, source)  # a few dozen combinations, each looked up once
+
+
+def count_scan(decision: str, reason: str, source: str) -> None:
+    """One decided scan, counted without the labels look-up on every request."""
+    _scans_child(decision, reason, source).inc()

@@ -27,8 +27,9 @@ from shipgate.wire import Decision, Reason, message_for
 # What a lead's code scanned at a bench does (server.console.clearing.handle_bench_code):
 # (session, station, operator badge, code) -> {"decision", "reason", "message", ...}; the caller commits.
 BenchCodes = Callable[[Session, StationRef, str | None, Code], dict]
-# An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
-OverrideLookup = Callable[[Session, str], object]
+# An admin's release of a blocked order still in force at the entry's gate version:
+# (raw cursor, order_id, version) -> bool (server.console.clearing.OverrideCheck).
+OverrideLookup = Callable[[object, str, int], bool]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
 
 # A live look-up asks Douyin about an order we do not know. It stores what it learns through
@@ -100,10 +101,13 @@ class Gate:
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
         decision = Decision(entry["decision"])
-        if decision is Decision.BLOCK and self.overrides is not None:
-            with self._sessions() as session:
-                if self.overrides(session, entry["order_id"]):
-                    return Decision.PASS, Reason.OVERRIDE, entry
+        overrides = self.overrides
+        if (
+            decision is Decision.BLOCK
+            and overrides
+            and overrides(cursor, entry["order_id"], entry["version"])
+        ):
+            return Decision.PASS, Reason.OVERRIDE, entry
         return decision, Reason(entry["reason"]), entry
 
     def drill(self, code: Code) -> tuple[Decision, Reason]:

@@ -144,6 +144,7 @@ class Figures:
     p99_ms: float
     errors: int
     decisions: dict
+    cpu_us: float = float("nan")  # server CPU (user + system, all its processes) per request
 
     @property
     def rate(self) -> float:
@@ -153,7 +154,7 @@ class Figures:
         decided = " ".join(f"{k} {v}" for k, v in self.decisions.items() if v)
         return (
             f"{self.label:<30} {self.rate:8.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms"
-            f"  n={self.requests} errors={self.errors}  {decided}"
+            f"  CPU {self.cpu_us:4.0f} µs/req  n={self.requests} errors={self.errors}  {decided}"
         )
 
 
@@ -188,6 +189,16 @@ def wrk(label: str, url: str, *, mode: str, seconds: float, connections: int, en
         errors,
         {"PASS": raw["pass"], "BLOCK": raw["block"], "other": raw["other"]},
     )
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (Linux /proc): unlike req/s on a shared
+    machine, CPU per request does not depend on what else is running."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class BareProcess(Child):
@@ -306,14 +317,15 @@ def main(
                 stack.callback(front.stop)
                 fronts.append(front)
             bare_url, project_url = (f"http://127.0.0.1:{f.port}" for f in fronts)
+        bare_pids, project_pids = [p.process.pid for p in bare], [p.process.pid for p in project]
         phases = [
-            ("bare GET /healthz", bare_url + "/healthz", "get"),
-            ("bare POST /read (one read)", bare_url + "/read", "scan"),
-            ("project GET /healthz", project_url + "/healthz", "get"),
-            ("project POST /api/v1/scans", project_url + "/api/v1/scans", "scan"),
+            ("bare GET /healthz", bare_url + "/healthz", "get", bare_pids),
+            ("bare POST /read (one read)", bare_url + "/read", "scan", bare_pids),
+            ("project GET /healthz", project_url + "/healthz", "get", project_pids),
+            ("project POST /api/v1/scans", project_url + "/api/v1/scans", "scan", project_pids),
         ]
         for round_no in range(rounds):
-            for label, url, mode in phases:
+            for label, url, mode, pids in phases:
                 env = {"SG_TOKEN": token, "SG_ORDERS": str(orders), "SG_RUN": f"b{time.time_ns():x}"}
                 warm = wrk(label, url, mode=mode, seconds=2, connections=connections, env=env)
                 env["SG_RUN"] = f"b{time.time_ns():x}"
@@ -321,7 +333,9 @@ def main(
                 if profile and label.startswith("project"):
                     out = profile / (label.split()[-1].strip("/").replace("/", "_") + ".txt")
                     spy = profiled([project[0].process.pid], seconds - 1, out)
+                cpu = cpu_seconds(pids)
                 figures = wrk(label, url, mode=mode, seconds=seconds, connections=connections, env=env)
+                figures.cpu_us = (cpu_seconds(pids) - cpu) * 1e6 / max(1, figures.requests)
                 results.setdefault(label, []).append(figures)
                 if url.endswith("/scans"):
                     answered += sum(warm.decisions.values()) + sum(figures.decisions.values())
@@ -333,13 +347,14 @@ def main(
             journaled = conn.scalar(select(func.count()).select_from(Scan))
     summary = {}
     for i in range(rounds):
-        bh, br, ph, ps = (results[label][i] for label, _u, _m in phases)
+        bh, br, ph, ps = (results[label][i] for label, *_rest in phases)
         ratio_scan = ps.rate / br.rate if br.rate else 0.0
         ratio_health = ph.rate / bh.rate if bh.rate else 0.0
         print(
             ("" if rounds == 1 else f"[{i + 1}] ")
             + f"ratios: scans/bare one-read {ratio_scan:.2f}, healthz/bare healthz {ratio_health:.2f}, "
-            f"scan p99 {ps.p99_ms:.1f} ms"
+            f"scan p99 {ps.p99_ms:.1f} ms; by CPU per request (bare/project): "
+            f"scans {br.cpu_us / ps.cpu_us:.2f}, healthz {bh.cpu_us / ph.cpu_us:.2f}"
         )
         summary = {"scans_per_s": ps.rate, "scan_p99_ms": ps.p99_ms, "ratio_scan": ratio_scan,
                    "ratio_health": ratio_health}  # fmt: skip
