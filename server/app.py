@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Engine
 
 from server import api, console, db, errors, health, webhooks
@@ -15,6 +16,19 @@ from server.stations import StationAuth
 from server.sync.lookup import DouyinLookup
 
 log = logging.getLogger(__name__)
+
+
+class BrowserSessions(SecureCookieSessionInterface):
+    """The signed-cookie session only where a browser signs in: the station API, probes, metrics and
+    Douyin's pushes carry no cookie, so they skip parsing and verifying one on every request (their
+    `session` is Flask's null session, which refuses writes)."""
+
+    STATELESS = ("/api/", "/healthz", "/metrics", "/webhooks/")
+
+    def open_session(self, app, request):
+        if request.path.startswith(self.STATELESS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def create_app(
@@ -37,6 +51,7 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.production,  # production is served over TLS (nginx)
     )
     app.json.ensure_ascii = False
+    app.session_interface = BrowserSessions()
     app.extensions["shipgate.settings"] = settings
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:
