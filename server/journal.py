@@ -90,14 +90,31 @@ class ScanJournal:
                 item.scan_pk = item.exception_id = None
                 item.error = exc
         finally:
-            with self._pending_lock:
-                following = self._pending[0] if self._pending else None
-                self._committing = following is not None
             for item in batch:
                 item.done = True
                 item.wake.release()
-            if following is not None:
-                following.wake.release()
+            self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """The commit is over: wake the oldest waiting scan to commit the next batch, if any."""
+        with self._pending_lock:
+            following = self._pending[0] if self._pending else None
+            self._committing = following is not None
+        if following is not None:
+            following.wake.release()
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Hold commits while the block runs, as a long commit would: scans that arrive meanwhile
+        wait, then are committed together (for tests of what one batch does)."""
+        with self._pending_lock:
+            if self._committing:
+                raise RuntimeError("a commit is running")
+            self._committing = True
+        try:
+            yield
+        finally:
+            self._pass_lead()
 
     def _commit(self, batch: list[_Pending]) -> None:
         connection = self._engine.raw_connection()
