@@ -73,9 +73,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     from server.app import create_app
     from server.incidents.robots import RobotSender
+    from server.logs import Sampled
 
     settings = ctx.settings
     app = create_app(settings, engine=ctx.engine, migrate=False, clock=ctx.clock)
+    logging.getLogger("waitress.queue").addFilter(Sampled(every_s=60))  # one line per queued request
     host, port = host or settings.host, port or settings.port
     log.info("Shipgate server on http://%s:%s (database %s)", host, port, ctx.engine.url.render_as_string())
     options = {

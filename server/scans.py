@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from server import drills
-from server.clearing import BenchAnswer, override_refusal
+from server.clearing import BenchAnswer
 from server.clock import SYSTEM, Clock, sessions
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
@@ -27,8 +27,9 @@ from shipgate.wire import Decision, Reason, ScanAnswer, ScanRequest, Source, Way
 # What a lead's code scanned at a bench does (server.clearing.handle_bench_code):
 # (session, station, operator badge, code) -> BenchAnswer; the caller commits.
 BenchCodes = Callable[[Session, StationRef, str | None, Code], BenchAnswer]
-# An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
-OverrideLookup = Callable[[Session, str], object]
+# An admin's release of a stopped order still in force for a gate entry (a RESOLVE row):
+# (raw cursor, entry) -> bool (server.clearing.OverrideCheck, which applies override_refusal).
+OverrideLookup = Callable[[object, dict], bool]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
 
 # A live look-up asks Douyin about an order we do not know. It stores what it learns through
@@ -94,12 +95,9 @@ class Gate:
                     entry = self.resolve(cursor, code)
         if entry is None:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
-        decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
-        if self.overrides is not None and override_refusal(decision, reason) is None:
-            with self._sessions() as session:
-                if self.overrides(session, entry["order_id"]):
-                    return Decision.PASS, Reason.OVERRIDE, entry
-        return decision, reason, entry
+        if self.overrides is not None and self.overrides(cursor, entry):
+            return Decision.PASS, Reason.OVERRIDE, entry
+        return Decision(entry["decision"]), Reason(entry["reason"]), entry
 
     def drill(self, code: Code) -> tuple[Decision, Reason]:
         """A drill code we printed BLOCKs (and touches nothing else); any other SG-DR code HOLDs."""
