@@ -39,8 +39,8 @@ def douyin_push():
     session = get_session()
     shops = session.scalars(select(Shop).where(Shop.app_key == app_id)).all() if app_id else []
     signature = request.headers.get("event-sign")
-    shop = next((s for s in shops if verify_event_sign(app_id, s.app_secret, raw, signature)), None)
-    if shop is None:
+    signers = {s.shop_id for s in shops if verify_event_sign(app_id, s.app_secret, raw, signature)}
+    if not signers:
         return refuse(401, "invalid_signature", "推送签名无效", "invalid event-sign")
     try:
         messages = parse_push_body(raw)
@@ -57,12 +57,12 @@ def douyin_push():
     unapplied = session.scalars(
         select(WebhookMessage)
         .where(WebhookMessage.msg_id.in_([m.msg_id for m in wanted]), WebhookMessage.applied_at.is_(None))
-        .where(WebhookMessage.error.is_(None))
+        .where(WebhookMessage.error.is_(None), WebhookMessage.app_id == app_id)
         .order_by(WebhookMessage.received_at)
     ).all()
     if unapplied:  # new ones, and any a redelivery finds still unapplied
         try:
-            apply_pending(session, unapplied, shop.shop_id)
+            apply_pending(session, unapplied, signers)
             session.commit()
         except SQLAlchemyError:
             session.rollback()  # stored all the same: the sync loop applies them
