@@ -7,6 +7,7 @@ duplicate or an older message arriving late changes nothing wrong.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from server.db import begin_write
 from server.douyin.push import id_str, parse_push_data
 from server.gatestate import recompute_many
-from server.ingest import apply, assign_tracking
+from server.ingest import MAX_AHEAD_SECONDS, apply, assign_tracking, held_time, too_far_ahead
 from server.metrics import WEBHOOK_MESSAGES
 from server.models import Order, Shop, WebhookMessage, utcnow
 from server.sync.mapping import REFUND_TAGS, TRADE_TAGS, push_after_sale, push_trade
@@ -24,8 +25,22 @@ from server.sync.mapping import REFUND_TAGS, TRADE_TAGS, push_after_sale, push_t
 log = logging.getLogger(__name__)
 
 
-class ForeignShopError(ValueError):
-    """A push about an order of a shop that did not sign it: never applied."""
+class RefusedPushError(ValueError):
+    """A stored push that is never applied; `outcome` is its label in the push counter."""
+
+    outcome = "refused"
+
+
+class ForeignShopError(RefusedPushError):
+    """A push about an order of a shop that did not sign it."""
+
+    outcome = "foreign_shop"
+
+
+class FutureTimeError(RefusedPushError):
+    """A push whose update time is beyond the bound ahead of our clock: it would outrank the truth."""
+
+    outcome = "future_time"
 
 
 def shops_of_app(session: Session, app_id: str) -> set[str]:
@@ -51,19 +66,29 @@ def _order_of_signer(session: Session, order_id: str, data: dict, signers: Colle
     return _placeholder_order(session, order_id, claimed or next(iter(signers)))
 
 
-def apply_message(session: Session, message: WebhookMessage, signers: Collection[str]) -> None:
+def _bounded(update_time: int, now: float) -> int:
+    if too_far_ahead(update_time, now):
+        raise FutureTimeError(
+            f"update time {update_time} is more than {MAX_AHEAD_SECONDS} s ahead of {now:.0f}"
+        )
+    return update_time
+
+
+def apply_message(session: Session, message: WebhookMessage, signers: Collection[str], now: float) -> None:
     """Apply one stored message (the caller commits) to orders of the shops that signed it
-    (`signers`). Unknown tags are stored and ignored."""
+    (`signers`); `now` bounds its update time. Unknown tags are stored and ignored."""
     data = parse_push_data(message.data)
     if message.tag in REFUND_TAGS:
         record = push_after_sale(message.tag, data)
+        _bounded(record.update_time, now)
         _order_of_signer(session, record.order_id, data, signers)
-        apply(session, after_sales=[record])
+        apply(session, after_sales=[record], now=now)
     elif message.tag in TRADE_TAGS:
         order_id, status, update_time, tracking = push_trade(message.tag, data)
+        _bounded(update_time, now)
         order = _order_of_signer(session, order_id, data, signers)
         changed = {order_id}
-        if update_time >= (order.update_time or 0):
+        if update_time >= held_time(order.update_time, now):
             order.order_status = status
             order.update_time = update_time
             if status == 3 and not order.ship_time:
@@ -84,19 +109,22 @@ def _placeholder_order(session: Session, order_id: str, shop_id: str) -> Order:
     return order
 
 
-def apply_pending(session: Session, messages: list[WebhookMessage], signers: Collection[str]) -> int:
+def apply_pending(
+    session: Session, messages: list[WebhookMessage], signers: Collection[str], now: float | None = None
+) -> int:
     """Apply each message in its own savepoint; a bad one is marked, the rest still apply.
     `signers`: the shops whose credentials signed them (see apply_message)."""
     applied = 0
+    now = time.time() if now is None else now
     begin_write(session)
     for message in messages:
         try:
             with session.begin_nested():
-                apply_message(session, message, signers)
+                apply_message(session, message, signers, now)
             applied += 1
-        except ForeignShopError as exc:
-            message.error = f"foreign_shop: {exc}"[:500]
-            WEBHOOK_MESSAGES.labels("foreign_shop").inc()
+        except RefusedPushError as exc:
+            message.error = f"{exc.outcome}: {exc}"[:500]
+            WEBHOOK_MESSAGES.labels(exc.outcome).inc()
             log.warning("push %s (tag %s) refused: %s", message.msg_id, message.tag, exc)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
             if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DataError | IntegrityError):

@@ -1,6 +1,7 @@
 """The Douyin push receiver: signature first, store before acknowledging, idempotent, ordered."""
 
 import json
+import time
 
 import pytest
 from factories import SHOP_ID, ensure_shop, make_order
@@ -116,8 +117,8 @@ def test_trade_messages_cancel_and_ship(client, session):
                     "s_ids": [],
                     "shop_id": int(SHOP_ID),
                     "order_status": 4,
-                    "update_time": 1_800_000_000,
-                    "cancel_time": 1_800_000_000,
+                    "update_time": 1_700_000_900,
+                    "cancel_time": 1_700_000_900,
                     "cancel_reason": "买家取消",
                 },
             ),
@@ -129,7 +130,7 @@ def test_trade_messages_cancel_and_ship(client, session):
                     "s_ids": [],
                     "shop_id": int(SHOP_ID),
                     "order_status": 3,
-                    "update_time": 1_800_000_000,
+                    "update_time": 1_700_000_900,
                     "logistics_msg": {"express_company_id": "shunfeng", "logistics_code": "SF1234567890999"},
                 },
             ),
@@ -259,7 +260,7 @@ def test_a_push_signed_by_one_shop_cannot_unblock_another_shops_refunded_order(c
     post(client, [closed], secret=OTHER_SECRET, app_id=OTHER_KEY)
     assert gate(session, victim.order_id).decision == "BLOCK"
     trade = ("106", "9203", {"p_id": int(victim.order_id), "shop_id": int(OTHER_SHOP), "order_status": 4,
-                             "update_time": 1999999999})  # fmt: skip
+                             "update_time": 1_700_000_500})  # fmt: skip
     post(client, [trade], secret=OTHER_SECRET, app_id=OTHER_KEY)
     session.expire_all()
     from server.models import Order
@@ -288,3 +289,29 @@ def test_a_redelivery_from_another_app_does_not_apply_a_stored_message(client, s
     stored = session.get(WebhookMessage, "9401")
     session.refresh(stored)
     assert stored.error is None  # left for its own app (the sync loop applies it)
+
+
+# -- an update time far ahead of our clock outranks nothing ---------------------------------------
+
+
+def test_a_push_from_the_future_is_refused_and_counted(client, session):
+    from server.metrics import WEBHOOK_MESSAGES
+
+    order = make_order(session)
+    refused = WEBHOOK_MESSAGES.labels("future_time")._value.get()
+    ahead = time.time() + 3600  # an hour ahead of the clock this server reads
+    tag, msg_id, data = refund_msg(order, "9501")
+    data["update_time"] = int(ahead)
+    assert post(client, [(tag, msg_id, data)]).json["code"] == 0
+    stored = session.get(WebhookMessage, "9501")
+    assert (stored.error or "").startswith("future_time"), (stored.error, stored.applied_at, ahead, stored.data)
+    assert gate(session, order.order_id).decision == "PASS"
+    assert WEBHOOK_MESSAGES.labels("future_time")._value.get() == refused + 1
+
+
+def test_a_push_a_little_ahead_is_still_applied(client, session):
+    order = make_order(session)
+    tag, msg_id, data = refund_msg(order, "9502")
+    data["update_time"] = int(time.time()) + 60  # a Douyin clock a minute fast
+    post(client, [(tag, msg_id, data)])
+    assert gate(session, order.order_id).decision == "BLOCK"
