@@ -86,9 +86,10 @@ def create_user(
 
 
 def authenticate(session: Session, name: str, password: str, address: str | None, now: datetime) -> SignIn:
-    """Check a sign-in. Locked keys are refused before the password is looked at."""
+    """Check a sign-in. The attempt is counted (and committed) before the password is looked at;
+    locked keys are refused unchecked."""
     keys = throttle.keys_for(name, address)
-    until = throttle.locked_until(session, keys, now)
+    until = throttle.reserve(session, keys, now)
     if until is not None:
         minutes = max(1, int((until - now).total_seconds() + 59) // 60)
         return SignIn(None, f"登录失败次数过多，请 {minutes} 分钟后再试")
@@ -102,7 +103,7 @@ def authenticate(session: Session, name: str, password: str, address: str | None
             session.add(AuditLog(actor=f"ip:{address}", action="auth.locked", target=target))
             return SignIn(None, "登录失败次数过多，请 5 分钟后再试")
         return SignIn(None, "用户名或密码错误，或账号已停用")
-    throttle.record_success(session, keys[0])
+    throttle.record_success(session, keys)
     user.last_login_at = now
     session.add(AuditLog(actor=f"user:{user.name}", action="auth.login", detail={"ip": address}))
     return SignIn(user)

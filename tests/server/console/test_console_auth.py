@@ -212,14 +212,27 @@ def test_five_failures_lock_the_account_even_against_the_right_password(web, mak
     assert count(AuditLog, AuditLog.action == "auth.login_failed") == 5
 
 
-def test_five_failures_from_one_address_lock_it_for_every_name(web, make_user):
+def test_a_few_failures_from_a_shared_address_do_not_lock_out_the_others_behind_it(web, make_user):
+    """A warehouse signs in from one NAT address: five typos of others do not lock wang out."""
     make_user("wang")
-    for name in ["a", "b", "c", "d", "e"]:
-        web.login(name, "guess-123456")
+    for name in ["a", "b", "c", "d", "e", "f"]:
+        assert web.login(name, "guess-123456").status_code == 401
+    assert web.login("wang").status_code == 302
+
+
+def test_many_failures_from_one_address_lock_it_for_every_name(web, make_user):
+    make_user("wang")
+    for i in range(throttle.LIMITS["ip"]):
+        web.login(f"user{i}", "guess-123456")
     response = web.login("wang")
     assert response.status_code == 401 and "登录失败次数过多" in response.get_data(as_text=True)
     other = web.login("wang", environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert other.status_code == 302  # another bench PC is not locked out
+    assert other.status_code == 302  # another address is not locked out
+
+
+def _fail(session, keys, when):
+    assert throttle.reserve(session, keys, when) is None
+    return throttle.record_failure(session, keys, when)
 
 
 def test_a_lock_ends_after_five_minutes_and_old_failures_fade(session):
@@ -227,15 +240,25 @@ def test_a_lock_ends_after_five_minutes_and_old_failures_fade(session):
     keys = throttle.keys_for("Wang", "10.0.0.1")
     assert keys == ["user:wang", "ip:10.0.0.1"]
     for i in range(4):
-        assert throttle.record_failure(session, keys, now + timedelta(seconds=i)) is None
-    until = throttle.record_failure(session, keys, now + timedelta(seconds=5))
+        assert _fail(session, keys, now + timedelta(seconds=i)) is None
+    until = _fail(session, keys, now + timedelta(seconds=5))
     assert until == now + timedelta(seconds=5) + throttle.LOCK_FOR
     assert throttle.locked_until(session, keys, now + timedelta(minutes=4)) == until
+    assert throttle.reserve(session, keys, now + timedelta(minutes=4)) == until  # refused unchecked
     assert throttle.locked_until(session, keys, now + timedelta(minutes=6)) is None
     # failures spread over more than the window never lock
     later = now + timedelta(hours=1)
     for i in range(8):
-        assert throttle.record_failure(session, keys, later + i * throttle.WINDOW / 3) is None
+        assert _fail(session, keys, later + i * throttle.WINDOW / 3) is None
+
+
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(session):
+    """Attempts are counted before the password check: the sixth of forty in flight is refused
+    unchecked, however they interleave (here: all reserved before any is checked)."""
+    keys = throttle.keys_for("wang", "10.0.0.1")
+    now = utcnow()
+    admitted = [throttle.reserve(session, keys, now) is None for _ in range(40)]
+    assert admitted.count(True) == throttle.MAX_FAILURES
 
 
 def test_a_good_sign_in_clears_the_account_count(web, make_user, session):
@@ -245,4 +268,4 @@ def test_a_good_sign_in_clears_the_account_count(web, make_user, session):
     assert web.login("wang").status_code == 302
     session.expire_all()
     assert session.get(LoginThrottle, "user:wang") is None
-    assert session.get(LoginThrottle, "ip:127.0.0.1").failures == 3
+    assert session.get(LoginThrottle, "ip:127.0.0.1").failures == 3  # the good attempt is given back
