@@ -304,7 +304,12 @@ def test_a_push_from_the_future_is_refused_and_counted(client, session):
     data["update_time"] = int(ahead)
     assert post(client, [(tag, msg_id, data)]).json["code"] == 0
     stored = session.get(WebhookMessage, "9501")
-    assert (stored.error or "").startswith("future_time"), (stored.error, stored.applied_at, ahead, stored.data)
+    assert (stored.error or "").startswith("future_time"), (
+        stored.error,
+        stored.applied_at,
+        ahead,
+        stored.data,
+    )
     assert gate(session, order.order_id).decision == "PASS"
     assert WEBHOOK_MESSAGES.labels("future_time")._value.get() == refused + 1
 
