@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from server import api, console, db, errors, health, webhooks
+from server import api, console, db, errors, health, secretbox, webhooks
 from server.console import clearing
 from server.scans import Gate, LiveLookup
 from server.settings import Settings
@@ -38,6 +38,7 @@ def create_app(
     )
     app.json.ensure_ascii = False
     app.extensions["shipgate.settings"] = settings
+    secretbox.install(settings.data_key)  # before the migration, which seals rows written in clear
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:
         db.upgrade(engine)

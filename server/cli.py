@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, secretbox
 from server.console.cli import user
 from server.settings import Settings, SettingsError
 
@@ -27,7 +27,8 @@ class Context:
         if self._settings is None:
             try:
                 self._settings = Settings.from_env()
-            except SettingsError as exc:
+                secretbox.install(self._settings.data_key)
+            except (SettingsError, secretbox.SecretsKeyError) as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._settings
 
@@ -92,6 +93,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         waitress_serve(app, host=host, port=port, **options)
     finally:
         sender.stop()
+
+
+@main.command(name="data-key")
+def data_key() -> None:
+    """Print a new data key for SHIPGATE_DATA_KEY (or a file named by SHIPGATE_DATA_KEY_FILE)."""
+    click.echo(secretbox.new_key())
 
 
 @main.group(name="db")

@@ -6,16 +6,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from factories import TEST_DATA_KEY
 from liveserver import LiveServer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, secretbox
 from server.app import create_app
 from server.models import Base
 from server.settings import Settings
 
 POSTGRES_URL = os.environ.get("SHIPGATE_TEST_POSTGRES_URL")
+# One data key for the whole run: rows written through a bare session (factories) and through an
+# app read each other's secrets. create_app installs the settings' key, the same one.
+secretbox.install(TEST_DATA_KEY)
 _engines: dict[str, object] = {}
 
 
@@ -73,6 +77,7 @@ def settings(tmp_path) -> Settings:
         {
             "instance_dir": str(tmp_path / "instance"),
             "secret_key": "test-secret-key",
+            "data_key": TEST_DATA_KEY,
             "douyin_gateway": "http://127.0.0.1:9",
             "lookup_budget_ms": 300,
         }

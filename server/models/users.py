@@ -28,6 +28,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(String(8), default=Role.LEAD)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Every console session carries the generation it signed in with; signing out, a new
+    # password or disabling bumps it, which ends every session taken before.
+    session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

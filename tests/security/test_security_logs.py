@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from click.testing import CliRunner
+from factories import TEST_DATA_KEY
 from sqlalchemy import select
 
 from server.models import Shop
@@ -40,6 +41,7 @@ def test_no_secret_is_ever_logged(engine, session, sandbox, tmp_path, caplog, mo
     env = {
         "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SHIPGATE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SHIPGATE_DATA_KEY": TEST_DATA_KEY,
         "SHIPGATE_DOUYIN_GATEWAY": sandbox.url,
     }
     runner = CliRunner()
