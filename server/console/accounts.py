@@ -57,6 +57,11 @@ def check_password_rules(password: str, field: str = "password") -> None:
         raise AccountError(field, f"密码不能超过 {MAX_PASSWORD} 位")
 
 
+def end_sessions(user: User) -> None:
+    """End every console session of `user` (they carry the generation they signed in with)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
 def user_named(session: Session, name: str) -> User | None:
     return session.scalar(select(User).where(User.name == name))
 
@@ -141,6 +146,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
     if not active and user.role == Role.ADMIN and _other_active_admins(session, user) == 0:
         raise AccountError("active", "不能停用最后一个管理员")
     user.active = active
+    end_sessions(user)
     action = "user.enable" if active else "user.disable"
     session.add(AuditLog(actor=actor, action=action, target=f"user:{user.name}"))
 
@@ -148,4 +154,5 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
 def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     session.add(AuditLog(actor=actor, action="user.password", target=f"user:{user.name}"))

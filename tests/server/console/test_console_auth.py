@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -77,7 +78,21 @@ def test_sign_in_goes_on_to_the_page_asked_for(web, make_user, session, password
     assert entry.actor == "user:wang"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example/x",  # a browser drops the tab: //evil.example/x
+        "/\n/evil.example/x",
+        "/\r\n/x",  # was a 500 (a newline in the Location header)
+        " //evil.example/x",
+        "/%09/evil.example/x",  # encoded twice: stays a path on this site, or is refused
+        "http:/evil.example",
+        "/\x00/x",
+    ],
+)
 def test_sign_in_never_redirects_off_site(web, make_user, target, password):
     make_user("wang")
     page = web.client.get("/login")
@@ -87,7 +102,10 @@ def test_sign_in_never_redirects_off_site(web, make_user, target, password):
         query_string={"next": target},
         data={"name": "wang", "password": password, "csrf_token": token},
     )
-    assert response.headers["Location"] == "/"
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    followed = "".join(c for c in location if c.isprintable() and not c.isspace()).replace("\\", "/")
+    assert followed.startswith("/") and not followed.startswith("//") and not urlsplit(followed).netloc
 
 
 def test_wrong_password_is_refused_with_a_message(web, make_user):
@@ -123,6 +141,16 @@ def test_signing_out_ends_the_session(as_lead, count):
     assert as_lead.post("/logout").status_code == 302
     assert as_lead.get("/").status_code == 302
     assert count(AuditLog, AuditLog.action == "auth.logout") == 1
+
+
+def test_a_cookie_copied_before_signing_out_is_refused_after(as_lead, client):
+    """Flask's session is a signed cookie: clearing it in one browser does not end a copy of it.
+    The session's generation does."""
+    assert as_lead.get("/").status_code == 200
+    stolen = client.get_cookie("shipgate_session").value
+    assert as_lead.post("/logout").status_code == 302
+    client.set_cookie("shipgate_session", stolen)
+    assert client.get("/").status_code == 302  # to the sign-in page
 
 
 def test_a_shift_lasts_twelve_hours(as_lead):
