@@ -101,7 +101,7 @@ class Demo:
         self.say(f"抖店沙盒 Douyin sandbox: {self.sandbox.url}   打印小票 slips: {out / 'slips'}")
 
     def _seed(self, config: SandboxConfig) -> str:
-        self.shift.lead_password = "demo-" + secrets.token_hex(4)
+        self.shift.lead_password = "shift-" + secrets.token_hex(4)
         with Session(self.engine) as session:
             shop = Shop(shop_id=config.shop_id, name=config.shop_name, app_key=config.app_key,
                         app_secret=config.app_secret)  # fmt: skip

@@ -14,14 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.console import throttle
+from server.console import passwords, throttle
 from server.console.errors import FieldError
 from server.models import AuditLog, Warehouse
 from server.models.users import Role, User
 
 PASSWORD_METHOD = "scrypt"  # werkzeug's default: scrypt with a random salt per password
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
 
 
 class AccountError(FieldError):
@@ -50,11 +48,11 @@ def fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
 
 
-def check_password_rules(password: str, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(field, f"密码至少 {MIN_PASSWORD} 位")
-    if len(password) > MAX_PASSWORD:
-        raise AccountError(field, f"密码不能超过 {MAX_PASSWORD} 位")
+def check_password_rules(password: str, name: str = "", field: str = "password") -> None:
+    """Refuse a weak password with the reason (server.console.passwords holds the rules)."""
+    reason = passwords.problem(password, (name,) if name else ())
+    if reason is not None:
+        raise AccountError(field, reason)
 
 
 def end_sessions(user: User) -> None:
@@ -75,7 +73,7 @@ def create_user(
 ) -> User:
     if user_named(session, name) is not None:
         raise AccountError("name", "该用户名已存在")
-    check_password_rules(password)
+    check_password_rules(password, name)
     user = User(name=name, password_hash=hash_password(password), role=role, warehouse_id=warehouse_id)
     session.add(user)
     session.flush()
@@ -152,7 +150,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    check_password_rules(password)
+    check_password_rules(password, user.name)
     user.password_hash = hash_password(password)
     end_sessions(user)
     session.add(AuditLog(actor=actor, action="user.password", target=f"user:{user.name}"))

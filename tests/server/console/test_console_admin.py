@@ -181,21 +181,24 @@ def test_qr_codes_are_plain_svg_without_scripts():
 
 
 def test_add_a_user_with_a_hashed_password(as_admin, session, new_web):
-    data = {"name": "zhao", "password": "zhao-pass-123", "password2": "zhao-pass-123", "role": "lead"}
+    data = {"name": "zhao", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "lead"}
     assert as_admin.post("/admin/users", data).status_code == 302
     user = session.scalar(select(User).where(User.name == "zhao"))
-    assert user.password_hash.startswith("scrypt:") and "zhao-pass-123" not in user.password_hash
+    assert user.password_hash.startswith("scrypt:") and "tea-kettle-93" not in user.password_hash
     entry = session.scalar(select(AuditLog).where(AuditLog.action == "user.add"))
-    assert "zhao-pass-123" not in str(entry.detail)
-    assert new_web().login("zhao", "zhao-pass-123").status_code == 302
+    assert "tea-kettle-93" not in str(entry.detail)
+    assert new_web().login("zhao", "tea-kettle-93").status_code == 302
 
 
 def test_bad_users_say_why_and_change_nothing(as_admin, snapshot):
     before = snapshot(*TABLES)
-    ok = {"name": "zhao", "password": "zhao-pass-123", "password2": "zhao-pass-123", "role": "lead"}
+    ok = {"name": "zhao", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "lead"}
     for change, message in [
         ({"password2": "other-pass-123"}, "两次输入的密码不一致"),
         ({"password": "short", "password2": "short"}, "密码至少 8 位"),
+        ({"password": "12345678", "password2": "12345678"}, "密码太简单"),
+        ({"password": "qwertyuiop", "password2": "qwertyuiop"}, "密码太简单"),
+        ({"password": "zhao20261201", "password2": "zhao20261201"}, "密码不能包含用户名"),
         ({"role": "root"}, "请选择角色"),
         ({"name": "admin"}, "该用户名已存在"),
         ({"name": "a b"}, "用户名只能包含"),

@@ -297,3 +297,24 @@ def test_a_good_sign_in_clears_the_account_count(web, make_user, session):
     session.expire_all()
     assert session.get(LoginThrottle, "user:wang") is None
     assert session.get(LoginThrottle, "ip:127.0.0.1").failures == 3  # the good attempt is given back
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("12345678", "密码太简单"),
+        ("password1", "密码太简单"),
+        ("qwertyuiop", "密码太简单"),
+        ("1qaz2wsx3edc", "密码太简单"),
+        ("aaaaaaaaaaaa", "密码太简单"),
+        ("wang12345678", "密码不能包含用户名"),
+        ("shipgate2026", "密码太简单"),
+        ("short", "密码至少 8 位"),
+    ],
+)
+def test_common_and_trivial_passwords_are_refused_in_chinese(session, password, why):
+    user = accounts.create_user(session, "wang", "correct-horse-42", "lead", None, actor="test")
+    with pytest.raises(accounts.AccountError, match=why):
+        accounts.set_password(session, user, password, actor="test")
+    with pytest.raises(accounts.AccountError, match=why):
+        accounts.create_user(session, "wang1234", password, "lead", None, actor="test")
