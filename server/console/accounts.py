@@ -68,11 +68,19 @@ def warehouse_named(session: Session, name: str) -> Warehouse | None:
     return session.scalar(select(Warehouse).where(Warehouse.name == name))
 
 
+def check_binding(role: Role, warehouse_id: int | None) -> None:
+    """Admins are never bound to a warehouse: the admin area (shops, stations, users) spans every
+    warehouse, so a "bound admin" could make an unbound one and reach everything."""
+    if role == Role.ADMIN and warehouse_id is not None:
+        raise AccountError("warehouse_id", "管理员管理所有仓库，不能绑定仓库；只管一个仓库的请设为主管")
+
+
 def create_user(
     session: Session, name: str, password: str, role: Role, warehouse_id: int | None, *, actor: str
 ) -> User:
     if user_named(session, name) is not None:
         raise AccountError("name", "该用户名已存在")
+    check_binding(role, warehouse_id)
     check_password_rules(password, name)
     user = User(name=name, password_hash=hash_password(password), role=role, warehouse_id=warehouse_id)
     session.add(user)
@@ -125,6 +133,10 @@ def set_role(session: Session, user: User, role: Role, *, actor: str) -> None:
         return
     if user.role == Role.ADMIN and _other_active_admins(session, user) == 0:
         raise AccountError("role", "不能取消最后一个管理员")
+    try:
+        check_binding(role, user.warehouse_id)
+    except AccountError as exc:
+        raise AccountError("role", exc.message) from exc
     session.add(
         AuditLog(
             actor=actor,

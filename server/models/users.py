@@ -38,7 +38,9 @@ class User(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
+        """Admins are never bound to a warehouse (server.console.accounts.check_binding); a bound
+        row with the admin role, however it got there, gets no admin rights."""
+        return self.role == Role.ADMIN and self.warehouse_id is None
 
     def __repr__(self) -> str:  # never show the hash
         return f"<User {self.name!r} {self.role}>"

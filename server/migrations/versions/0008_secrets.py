@@ -59,6 +59,9 @@ def upgrade() -> None:
                 server_default="0",
             )
         )
+    # Admins are never bound to a warehouse now: a bound admin becomes a lead of that warehouse
+    # (fail closed; make them an unbound admin again on purpose if that was meant).
+    op.execute("UPDATE users SET role = 'lead' WHERE role = 'admin' AND warehouse_id IS NOT NULL")
 
 
 def downgrade() -> None:

@@ -299,3 +299,55 @@ def test_audit_page_lists_console_actions(as_admin):
     as_admin.post("/admin/operators", {"name": "李四", "badge": "P002"})
     text = as_admin.get("/admin/audit").get_data(as_text=True)
     assert "operator.add" in text and "auth.login" in text and "user:admin" in text
+
+
+# --- admins are never bound to a warehouse --------------------------------------------------------
+
+
+def test_an_admin_bound_to_a_warehouse_gets_no_admin_rights(make_user, new_web, session, snapshot):
+    """Before: an admin bound to warehouse A could create an unbound admin and so reach every
+    warehouse. Now a bound admin row (an old one, or written around the console) is no admin."""
+    make_user("admin-a", "admin", warehouse="A")
+    bound = new_web()
+    assert bound.login("admin-a").status_code == 302
+    before = snapshot(User)
+    data = {"name": "escalated", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "admin"}
+    assert bound.post("/admin/users", data).status_code == 403
+    assert bound.get("/admin/").status_code == 403
+    assert snapshot(User) == before
+
+
+def test_an_admin_cannot_be_made_bound(as_admin, session, make_user, snapshot):
+    warehouse = make_user("lead-a", "lead", warehouse="A").warehouse_id
+    before = snapshot(User)
+    data = {"name": "b-admin", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "admin",
+            "warehouse_id": str(warehouse)}  # fmt: skip
+    response = as_admin.post("/admin/users", data)
+    assert response.status_code == 400 and "管理员管理所有仓库" in response.get_data(as_text=True)
+    lead = session.scalar(select(User).where(User.name == "lead-a"))
+    response = as_admin.post(f"/admin/users/{lead.id}/role", {"role": "admin"})
+    assert response.status_code == 400 and "管理员管理所有仓库" in response.get_data(as_text=True)
+    assert snapshot(User) == before
+
+
+def test_the_migration_turns_bound_admins_into_leads(tmp_path):
+    from sqlalchemy import text
+
+    from server import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    db.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO warehouses (id, name, created_at) VALUES (1, 'A', '2026-01-01 00:00:00')")
+        )
+        for name, warehouse in (("free", None), ("bound", 1)):
+            conn.execute(
+                text("INSERT INTO users (name, password_hash, role, warehouse_id, active, created_at)"
+                     " VALUES (:n, 'x', 'admin', :w, 1, '2026-01-01 00:00:00')"),
+                {"n": name, "w": warehouse},
+            )  # fmt: skip
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        roles = dict(conn.execute(text("SELECT name, role FROM users")).all())
+    assert roles == {"free": "admin", "bound": "lead"}
