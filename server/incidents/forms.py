@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 from server.console.forms import Form
 from server.incidents import ledger
+from server.incidents.pii import pii_problem
 from server.incidents.robots import KINDS
-from server.incidents.templates import CHANNELS, DEFAULTS, MOBILE, problems
+from server.incidents.templates import CHANNELS, DEFAULTS, problems
 from server.incidents.workflow import Cause, Inspection, Outcome
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -31,8 +32,8 @@ def long_text(form: Form, name: str, label: str, *, max_len: int = MAX_NOTE, req
         form.error(name, f"{label}不能超过 {max_len} 个字")
     elif CONTROL.search(value):
         form.error(name, f"{label}含有无效字符")
-    elif MOBILE.search(value):
-        form.error(name, NO_PII)
+    elif pii_problem(value):
+        form.error(name, f"{NO_PII}（{pii_problem(value)}）")
     form.values[name] = value
     return value
 
