@@ -224,3 +224,32 @@ def test_the_migration_seals_secrets_stored_in_clear(tmp_path):
         command.downgrade(config, "0004")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT app_secret FROM shops")).scalar() == SHOP_SECRET
+
+
+# -- files: the database, its WAL and the keys are private to the server's user ---------------------
+
+
+def test_the_sqlite_database_its_wal_and_the_keys_are_created_0600(tmp_path):
+    import os
+    import stat
+
+    from server import db
+    from server.settings import Settings
+
+    old = os.umask(0o022)  # what a shell outside systemd usually has
+    try:
+        instance = tmp_path / "instance"
+        settings = Settings.build({"instance_dir": str(instance)})  # makes secret_key and data_key
+        engine = db.make_engine(settings.resolved_database_url)
+        db.upgrade(engine)
+        with engine.begin() as conn:  # a write, so the WAL exists
+            conn.execute(
+                text("INSERT INTO warehouses (name, created_at) VALUES ('w', '2026-01-01 00:00:00')")
+            )
+            files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in instance.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert {"shipgate.sqlite3", "shipgate.sqlite3-wal", "secret_key", "data_key"} <= files.keys()
+    assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
