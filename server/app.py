@@ -38,6 +38,7 @@ def create_app(
     )
     app.json.ensure_ascii = False
     app.extensions["shipgate.settings"] = settings
+    app.extensions["shipgate.robot_hosts"] = settings.robot_host_list
     secretbox.install(settings.data_key)  # before the migration, which seals rows written in clear
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:

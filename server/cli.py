@@ -87,7 +87,9 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
         )
     sender = RobotSender(
-        sessionmaker(ctx.engine, expire_on_commit=False), fallback_base_url=f"http://{host}:{port}"
+        sessionmaker(ctx.engine, expire_on_commit=False),
+        fallback_base_url=f"http://{host}:{port}",
+        extra_hosts=settings.robot_host_list,
     ).start()  # group-robot alerts leave from here; they never block a request
     try:
         waitress_serve(app, host=host, port=port, **options)

@@ -38,9 +38,14 @@ class Settings:
     handover_cutoff: str = "18:00"  # local time after which packed-but-not-handed-over parcels are flagged
     drill_every_h: float = 24.0  # a station without a passed drill for this long is overdue
     trusted_proxy: bool = False
+    robot_hosts: str = ""  # comma-separated hosts group robots may post to besides WeCom/DingTalk/Feishu
     log_level: str = "INFO"
     production: bool = False
     extra: dict = field(default_factory=dict)
+
+    @property
+    def robot_host_list(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.robot_hosts.split(",") if h.strip())
 
     @property
     def resolved_database_url(self) -> str:
