@@ -50,7 +50,7 @@ def douyin_push():
         return refuse(400, "malformed_push", f"推送内容无效：{exc}", "malformed body")
     wanted = [m for m in messages if m.tag != VERIFY_TAG]
     begin_write(session)
-    fresh = store(session, app_id, wanted)
+    fresh = store(session, app_id, wanted, signers)
     session.commit()  # durable before Douyin hears "success"
     WEBHOOK_MESSAGES.labels("stored").inc(len(fresh))
     WEBHOOK_MESSAGES.labels("duplicate").inc(len(wanted) - len(fresh))
@@ -70,8 +70,9 @@ def douyin_push():
     return jsonify(PUSH_OK)
 
 
-def store(session, app_id: str, messages) -> list[str]:
-    """Insert the messages not seen before; return their msg_ids, in arrival order."""
+def store(session, app_id: str, messages, signers: set[str]) -> list[str]:
+    """Insert the messages not seen before, with the shops that signed them; return their
+    msg_ids, in arrival order."""
     if not messages:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -79,7 +80,13 @@ def store(session, app_id: str, messages) -> list[str]:
     for message in messages:
         statement = (
             dialect.insert(WebhookMessage)
-            .values(msg_id=message.msg_id, tag=message.tag, app_id=app_id, data=message.raw_data)
+            .values(
+                msg_id=message.msg_id,
+                tag=message.tag,
+                app_id=app_id,
+                signed_by=",".join(sorted(signers)),
+                data=message.raw_data,
+            )
             .on_conflict_do_nothing(index_elements=["msg_id"])
             .returning(WebhookMessage.msg_id)
         )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.models import Shop, SyncState, WebhookMessage
 from server.settings import Settings
 from server.sync.bookmarks import lag
-from server.sync.push import apply_pending, shops_of_app
+from server.sync.push import apply_pending, signers_of
 from server.sync.shops import shop_api
 from server.sync.worker import STREAMS, ShopSync, SyncReport
 
@@ -80,7 +80,7 @@ class SyncLoop:
             ).all()
             if not pending:
                 return 0
-            applied = sum(apply_pending(session, [m], shops_of_app(session, m.app_id)) for m in pending)
+            applied = sum(apply_pending(session, [m], signers_of(session, m)) for m in pending)
             session.commit()
             return applied
 

@@ -43,11 +43,14 @@ class FutureTimeError(RefusedPushError):
     outcome = "future_time"
 
 
-def shops_of_app(session: Session, app_id: str) -> set[str]:
-    """The shops registered with an app key: what a push stored under that app may touch."""
-    if not app_id:
+def signers_of(session: Session, message: WebhookMessage) -> set[str]:
+    """The shops whose secret verified a stored push; for a row stored before that was kept, the
+    shops registered with its app key."""
+    if message.signed_by:
+        return set(message.signed_by.split(","))
+    if not message.app_id:
         return set()
-    return set(session.scalars(select(Shop.shop_id).where(Shop.app_key == app_id)))
+    return set(session.scalars(select(Shop.shop_id).where(Shop.app_key == message.app_id)))
 
 
 def _order_of_signer(session: Session, order_id: str, data: dict, signers: Collection[str]) -> Order:

@@ -320,3 +320,23 @@ def test_a_push_a_little_ahead_is_still_applied(client, session):
     data["update_time"] = int(time.time()) + 60  # a Douyin clock a minute fast
     post(client, [(tag, msg_id, data)])
     assert gate(session, order.order_id).decision == "BLOCK"
+
+
+def test_the_sync_loop_applies_a_queued_push_only_to_the_shops_that_signed_it(session, engine):
+    """A push stored but not applied (a crash between the two) is applied later by the sync loop:
+    with the shops recorded as its signers, not every shop registered under the same app key."""
+    from sqlalchemy.orm import sessionmaker
+
+    from server.models import Shop
+    from server.sync.loop import SyncLoop
+
+    victim = make_order(session)  # shop SHOP_ID, app key APP_KEY
+    session.add(Shop(shop_id=OTHER_SHOP, name="同 app key", app_key=APP_KEY, app_secret=OTHER_SECRET))
+    tag, msg_id, data = refund_msg(victim, "9601")
+    session.add(WebhookMessage(msg_id=msg_id, tag=tag, app_id=APP_KEY, signed_by=OTHER_SHOP,
+                               data=json.dumps(data)))  # fmt: skip
+    session.commit()
+    SyncLoop(sessionmaker(engine, expire_on_commit=False), "http://127.0.0.1:9").apply_unapplied_pushes()
+    session.expire_all()
+    assert gate(session, victim.order_id).decision == "PASS"
+    assert session.get(WebhookMessage, msg_id).error.startswith("foreign_shop")

@@ -1,5 +1,5 @@
 """secrets: shop app secrets, Douyin tokens and robot credentials encrypted at rest; console
-session generations
+session generations; admins never bound; the shops that signed each stored push
 
 Revision ID: 0008
 Revises: 0004
@@ -59,12 +59,16 @@ def upgrade() -> None:
                 server_default="0",
             )
         )
+    with op.batch_alter_table("webhook_inbox") as batch_op:
+        batch_op.add_column(sa.Column("signed_by", sa.Text(), nullable=True))
     # Admins are never bound to a warehouse now: a bound admin becomes a lead of that warehouse
     # (fail closed; make them an unbound admin again on purpose if that was meant).
     op.execute("UPDATE users SET role = 'lead' WHERE role = 'admin' AND warehouse_id IS NOT NULL")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_inbox") as batch_op:
+        batch_op.drop_column("signed_by")
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("session_generation")
     for table in SEALED:
