@@ -23,8 +23,10 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = ""
     instance_dir: str = "instance"
-    secret_key: str = ""
-    data_key: str = ""  # encrypts shop secrets and tokens at rest (see server/secretbox.py)
+    secret_key: str = field(default="", repr=False)  # never in a log line or a traceback
+    data_key: str = field(
+        default="", repr=False
+    )  # encrypts shop secrets and tokens at rest (server/secretbox.py)
     data_key_file: str = ""
     douyin_gateway: str = DEFAULT_GATEWAY
     host: str = "127.0.0.1"

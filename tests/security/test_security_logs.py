@@ -153,3 +153,13 @@ def test_group_robot_keys_are_never_logged(session, caplog):
     assert "HTTP Request" in logged
     leaked = sorted(name for name, value in secrets.items() if value in logged)
     assert not leaked, f"secrets in the logs: {leaked}"
+
+
+def test_settings_never_show_their_keys(tmp_path):
+    from factories import TEST_DATA_KEY
+
+    from server.settings import Settings
+
+    settings = Settings.build({"instance_dir": str(tmp_path), "secret_key": "sk-Qw81-never-shown",
+                               "data_key": TEST_DATA_KEY})  # fmt: skip
+    assert "sk-Qw81-never-shown" not in repr(settings) and TEST_DATA_KEY not in repr(settings)
