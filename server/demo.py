@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from server import db
+from server import db, secretbox
 from server.app import create_app
 from server.console.accounts import create_user
 from server.incidents.robots import RobotSender
@@ -86,6 +86,7 @@ class Demo:
                 "port": self.o.port,
             }
         )
+        secretbox.install(settings.data_key)  # the seed below writes the shop's secret, sealed
         self.engine = db.make_engine(settings.resolved_database_url)
         db.upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

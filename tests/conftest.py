@@ -20,6 +20,14 @@ POSTGRES_URL = os.environ.get("SHIPGATE_TEST_POSTGRES_URL")
 # One data key for the whole run: rows written through a bare session (factories) and through an
 # app read each other's secrets. create_app installs the settings' key, the same one.
 secretbox.install(TEST_DATA_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _test_data_key():
+    """Every test starts with the suite's data key (the demo and CLI tests install their own)."""
+    secretbox.install(TEST_DATA_KEY)
+
+
 _engines: dict[str, object] = {}
 
 
