@@ -8,7 +8,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Engine
 
-from server import api, clearing, console, db, errors, gatestate, health, webhooks
+from server import api, clearing, console, db, errors, gatestate, health, secretbox, webhooks
 from server.clock import SYSTEM, Clock
 from server.incidents import detect
 from server.scans import Gate, LiveLookup
@@ -56,6 +56,8 @@ def create_app(
     app.json.ensure_ascii = False
     app.session_interface = BrowserSessions()
     app.extensions["shipgate.settings"] = settings
+    app.extensions["shipgate.robot_hosts"] = settings.robot_host_list
+    secretbox.install(settings.data_key)  # before the migration, which seals rows written in clear
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:
         db.upgrade(engine)

@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import clock, db, gatestate
+from server import clock, db, gatestate, secretbox
 from server.console.cli import user
 from server.incidents import detect
 from server.settings import Settings, SettingsError
@@ -30,7 +30,8 @@ class Context:
         if self._settings is None:
             try:
                 self._settings = Settings.from_env()
-            except SettingsError as exc:
+                secretbox.install(self._settings.data_key)
+            except (SettingsError, secretbox.SecretsKeyError) as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._settings
 
@@ -91,12 +92,20 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
         )
     sender = RobotSender(
-        clock.sessions(ctx.engine, ctx.clock), fallback_base_url=f"http://{host}:{port}"
+        clock.sessions(ctx.engine, ctx.clock),
+        fallback_base_url=f"http://{host}:{port}",
+        extra_hosts=settings.robot_host_list,
     ).start()  # group-robot alerts leave from here; they never block a request
     try:
         waitress_serve(app, host=host, port=port, **options)
     finally:
         sender.stop()
+
+
+@main.command(name="data-key")
+def data_key() -> None:
+    """Print a new data key for SHIPGATE_DATA_KEY (or a file named by SHIPGATE_DATA_KEY_FILE)."""
+    click.echo(secretbox.new_key())
 
 
 @main.group(name="db")
