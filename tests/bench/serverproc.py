@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from server import db
+from server import db, secretbox
 from server.settings import Settings
 from server.stations import enrol
 
 THREADS = 8  # waitress threads of every benchmarked process (the bare app's too)
+# One data key for the run: every server process and the loader seal and read the same secrets.
+DATA_KEY = secretbox.new_key()
 
 
 def free_port() -> int:
@@ -64,12 +66,14 @@ class ServerProcess(Child):
             "SHIPGATE_INSTANCE_DIR": str(self.workdir / "instance"),
             "SHIPGATE_THREADS": str(THREADS),
             "SHIPGATE_SECRET_KEY": "bench-secret-key",
+            "SHIPGATE_DATA_KEY": DATA_KEY,
         }
         self.env.pop("SHIPGATE_DATABASE_URL", None)  # the default embedded SQLite
         if database_url:
             self.env["SHIPGATE_DATABASE_URL"] = database_url
         self.env.update({f"SHIPGATE_{k.upper()}": str(v) for k, v in settings.items()})
         self.settings = Settings.from_env(self.env)
+        secretbox.install(self.settings.data_key)  # the loader writes shops (their secrets sealed)
         self.database_url = self.settings.resolved_database_url
         self.engine = db.make_engine(self.database_url)
         if migrate:
