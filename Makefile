@@ -43,7 +43,7 @@ serve: $(STAMP)
 	$(VENV)/bin/shipgate-server serve
 
 bench: $(STAMP)
-	$(PY) tests/bench/run.py $(PART)
+	$(PY) tests/bench/run.py $(PART) $(ARGS)
 
 soak: $(STAMP)
 	$(PY) tests/soak/run.py $(ARGS)

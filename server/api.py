@@ -14,8 +14,9 @@ from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
 from server.incidents import detect
-from server.metrics import SCAN_SECONDS, SCANS
+from server.metrics import SCAN_SECONDS, count_scan
 from server.models import GateEntry, Scan, Station
+from server.replies import json_reply
 from server.stations import serves_shop
 from shipgate import wire
 from shipgate.wire import (
@@ -56,8 +57,8 @@ def post_scan():
     started = time.perf_counter()
     answer, _duplicate = current_app.extensions["shipgate.gate"].record(raw_cursor(), g.station, scan_request)
     SCAN_SECONDS.observe(time.perf_counter() - started)
-    SCANS.labels(answer.decision.value, answer.reason.value, Source.ONLINE.value).inc()
-    return jsonify(answer.to_json())
+    count_scan(answer.decision.value, answer.reason.value, Source.ONLINE.value)
+    return json_reply(answer.to_json())
 
 
 @bp.post("/scans/batch")
@@ -69,7 +70,7 @@ def post_batch():
     for scan_request in batch.scans:
         answer, duplicate = gate.record(cursor, g.station, scan_request)
         if not duplicate:
-            SCANS.labels(answer.decision.value, answer.reason.value, Source.OFFLINE.value).inc()
+            count_scan(answer.decision.value, answer.reason.value, Source.OFFLINE.value)
         results.append(
             BatchResult(answer, scan_request.station_decision, scan_request.station_reason, duplicate)
         )

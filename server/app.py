@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Engine
 
-from server import api, clearing, console, db, errors, gatestate, health, webhooks
+from server import api, clearing, console, db, errors, gatestate, health, secretbox, webhooks
 from server.clock import SYSTEM, Clock
 from server.incidents import detect
 from server.scans import Gate, LiveLookup
@@ -16,6 +17,19 @@ from server.stations import StationAuth
 from server.sync.lookup import DouyinLookup
 
 log = logging.getLogger(__name__)
+
+
+class BrowserSessions(SecureCookieSessionInterface):
+    """The signed-cookie session only where a browser signs in: the station API, probes, metrics and
+    Douyin's pushes carry no cookie, so they skip parsing and verifying one on every request (their
+    `session` is Flask's null session, which refuses writes)."""
+
+    STATELESS = ("/api/", "/healthz", "/metrics", "/webhooks/")
+
+    def open_session(self, app, request):
+        if request.path.startswith(self.STATELESS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def create_app(
@@ -40,12 +54,16 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.production,  # production is served over TLS (nginx)
     )
     app.json.ensure_ascii = False
+    app.session_interface = BrowserSessions()
     app.extensions["shipgate.settings"] = settings
+    app.extensions["shipgate.robot_hosts"] = settings.robot_host_list
+    secretbox.install(settings.data_key)  # before the migration, which seals rows written in clear
     engine = engine or db.make_engine(settings.resolved_database_url)
     if migrate:
         db.upgrade(engine)
     db.init_app(app, engine, clock)
     app.extensions["shipgate.auth"] = StationAuth(engine)
+    app.extensions["shipgate.liveness"] = health.Liveness(engine)
     if live_lookup is None:
         live_lookup = DouyinLookup(
             app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
@@ -55,7 +73,7 @@ def create_app(
         engine,
         live_lookup,
         bench_codes=clearing.handle_bench_code,
-        overrides=clearing.override_in_force,
+        overrides=clearing.OverrideCheck(engine),
         clock=clock,
     )
     errors.register(app)

@@ -8,7 +8,7 @@ import sys
 import click
 from sqlalchemy.orm import Session
 
-from server import clock, db, gatestate
+from server import clock, db, gatestate, secretbox
 from server.console.cli import user
 from server.incidents import detect
 from server.settings import Settings, SettingsError
@@ -30,7 +30,8 @@ class Context:
         if self._settings is None:
             try:
                 self._settings = Settings.from_env()
-            except SettingsError as exc:
+                secretbox.install(self._settings.data_key)
+            except (SettingsError, secretbox.SecretsKeyError) as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._settings
 
@@ -73,9 +74,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     from server.app import create_app
     from server.incidents.robots import RobotSender
+    from server.logs import Sampled
 
     settings = ctx.settings
     app = create_app(settings, engine=ctx.engine, migrate=False, clock=ctx.clock)
+    logging.getLogger("waitress.queue").addFilter(Sampled(every_s=60))  # one line per queued request
     host, port = host or settings.host, port or settings.port
     log.info("Shipgate server on http://%s:%s (database %s)", host, port, ctx.engine.url.render_as_string())
     options = {
@@ -89,12 +92,20 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             trusted_proxy="127.0.0.1", trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}
         )
     sender = RobotSender(
-        clock.sessions(ctx.engine, ctx.clock), fallback_base_url=f"http://{host}:{port}"
+        clock.sessions(ctx.engine, ctx.clock),
+        fallback_base_url=f"http://{host}:{port}",
+        extra_hosts=settings.robot_host_list,
     ).start()  # group-robot alerts leave from here; they never block a request
     try:
         waitress_serve(app, host=host, port=port, **options)
     finally:
         sender.stop()
+
+
+@main.command(name="data-key")
+def data_key() -> None:
+    """Print a new data key for SHIPGATE_DATA_KEY (or a file named by SHIPGATE_DATA_KEY_FILE)."""
+    click.echo(secretbox.new_key())
 
 
 @main.group(name="db")

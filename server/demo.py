@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
-from server import clock, db
+from server import clock, db, secretbox
 from server.app import create_app
 from server.console.accounts import create_user
 from server.incidents.robots import RobotSender
@@ -85,6 +85,7 @@ class Demo:
                 "port": self.o.port,
             }
         )
+        secretbox.install(settings.data_key)  # the seed below writes the shop's secret, sealed
         self.engine = db.make_engine(settings.resolved_database_url)
         db.upgrade(self.engine)
         self.clock = clock.SystemClock()
@@ -101,7 +102,7 @@ class Demo:
         self.say(f"抖店沙盒 Douyin sandbox: {self.sandbox.url}   打印小票 slips: {out / 'slips'}")
 
     def _seed(self, config: SandboxConfig) -> str:
-        self.shift.lead_password = "demo-" + secrets.token_hex(4)
+        self.shift.lead_password = "shift-" + secrets.token_hex(4)
         with self.sessions() as session:
             shop = Shop(shop_id=config.shop_id, name=config.shop_name, app_key=config.app_key,
                         app_secret=config.app_secret)  # fmt: skip

@@ -19,6 +19,19 @@ from server.db import begin_write
 from server.gatestate import recompute_many
 from server.models import AfterSale, Order, SkuOrder, Waybill
 
+# How far ahead of our clock an update time may be. A later one is a lie (or a broken clock): a
+# push carrying it is refused, and one already stored outranks nothing, so the pull corrects it.
+MAX_AHEAD_SECONDS = 300
+
+
+def too_far_ahead(update_time: int | None, now: float) -> bool:
+    return bool(update_time) and update_time > now + MAX_AHEAD_SECONDS
+
+
+def held_time(update_time: int | None, now: float) -> int:
+    """The stored update time as far as ordering goes: 0 for one beyond the bound."""
+    return 0 if too_far_ahead(update_time, now) else (update_time or 0)
+
 
 @dataclass(frozen=True)
 class SkuRecord:
@@ -70,8 +83,11 @@ class IngestResult:
 class _Batch:
     """What one apply() touches, loaded in a few queries up front; new rows are added as they come."""
 
-    def __init__(self, session: Session, orders: list[OrderRecord], after_sales: list[AfterSaleRecord]):
+    def __init__(
+        self, session: Session, orders: list[OrderRecord], after_sales: list[AfterSaleRecord], now: float
+    ):
         self.session = session
+        self.now = now
         order_ids = {r.order_id for r in orders} | {r.order_id for r in after_sales}
         self.orders = _load(session, Order, Order.order_id, order_ids)
         self.skus = _load(
@@ -110,15 +126,22 @@ def _tracking(number: str) -> str:
 
 
 def apply(
-    session: Session, orders: Iterable[OrderRecord] = (), after_sales: Iterable[AfterSaleRecord] = ()
+    session: Session,
+    orders: Iterable[OrderRecord] = (),
+    after_sales: Iterable[AfterSaleRecord] = (),
+    *,
+    now: float | None = None,
 ) -> IngestResult:
     """Store a batch of order snapshots and after-sales, then recompute the gate entries of every
-    order they touched, once each. After-sales of unknown orders are skipped and reported."""
+    order they touched, once each. After-sales of unknown orders are skipped and reported.
+    `now` (Unix seconds) bounds the stored update times that may outrank a record."""
     orders, after_sales = list(orders), list(after_sales)
     result = IngestResult()
     begin_write(session)
     with session.no_autoflush:
-        batch = _Batch(session, orders, after_sales)
+        batch = _Batch(
+            session, orders, after_sales, clock.of(session).now().timestamp() if now is None else now
+        )
         for record in orders:
             changed = _store_order(batch, record)
             if changed is None:
@@ -150,7 +173,8 @@ def upsert_after_sale(session: Session, record: AfterSaleRecord) -> bool:
 
 def _store_order(batch: _Batch, record: OrderRecord) -> set[str] | None:
     order = batch.orders.get(record.order_id)
-    if order is not None and record.update_time and order.update_time > record.update_time:
+    held = held_time(order.update_time, batch.now) if order is not None else 0
+    if order is not None and record.update_time and held > record.update_time:
         return None
     if order is None:
         order = Order(order_id=record.order_id, shop_id=record.shop_id, order_status=record.order_status)
@@ -158,7 +182,7 @@ def _store_order(batch: _Batch, record: OrderRecord) -> set[str] | None:
         batch.orders[record.order_id] = order
     order.order_status = record.order_status
     order.main_status = record.main_status
-    order.update_time = max(order.update_time or 0, record.update_time)
+    order.update_time = max(held, record.update_time)
     for name in ("create_time", "pay_time", "ship_time", "pay_amount"):
         value = getattr(record, name)
         if value is not None:
@@ -192,11 +216,12 @@ def _upsert_sku(batch: _Batch, order_id: str, record: SkuRecord) -> None:
 FINAL_AFTERSALE_STATUSES = frozenset({12, 14, 27, 28, 29})
 
 
-def _is_older(after_sale: AfterSale, record: AfterSaleRecord) -> bool:
+def _is_older(after_sale: AfterSale, record: AfterSaleRecord, now: float) -> bool:
     """Douyin's times are whole seconds: within the same second a final status (success,
     closed, refused) wins over an open one, whatever order the messages arrive in."""
-    if after_sale.update_time != record.update_time:
-        return record.update_time < after_sale.update_time
+    held = held_time(after_sale.update_time, now)
+    if held != record.update_time:
+        return record.update_time < held
     return after_sale.aftersale_status in FINAL_AFTERSALE_STATUSES and (
         record.aftersale_status not in FINAL_AFTERSALE_STATUSES
     )
@@ -204,7 +229,7 @@ def _is_older(after_sale: AfterSale, record: AfterSaleRecord) -> bool:
 
 def _store_after_sale(batch: _Batch, record: AfterSaleRecord) -> bool:
     after_sale = batch.after_sales.get(record.aftersale_id)
-    if after_sale is not None and _is_older(after_sale, record):
+    if after_sale is not None and _is_older(after_sale, record, batch.now):
         return False
     if after_sale is None:
         after_sale = AfterSale(aftersale_id=record.aftersale_id, order_id=record.order_id)

@@ -2,7 +2,7 @@
 
 Each request thread hands its scan row to `ScanJournal.write` and returns only after the row is
 committed (journal first, acknowledge after). Rows that arrive while a commit is running are
-committed together by the next thread to take the commit lock ("group commit"), so the cost of
+committed together by the next thread to lead ("group commit"), so the cost of
 a commit is shared by every scan waiting for it instead of paid by each.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Engine
@@ -23,6 +23,12 @@ class JournalUnavailable(RuntimeError):
     """The database refused the journal write; nothing was acknowledged."""
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Pending:
     row: dict
@@ -31,6 +37,7 @@ class _Pending:
     scan_pk: int | None = None
     exception_id: int | None = None
     error: BaseException | None = None
+    wake: threading.Lock = field(default_factory=_held)  # released: committed, or this one leads next
 
 
 class ScanJournal:
@@ -39,7 +46,7 @@ class ScanJournal:
         self._max_batch = max_batch
         self._pending: list[_Pending] = []
         self._pending_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
+        self._committing = False  # a thread is committing; the others wait on their own `wake`
         scans, exceptions = Scan.__table__, ScanException.__table__
         self._insert_scan = Prepared(engine, _insert_statement(scans))
         # ON CONFLICT … DO NOTHING RETURNING is the same text on SQLite (3.35+) and PostgreSQL:
@@ -55,31 +62,69 @@ class ScanJournal:
         with self._pending_lock:
             return len(self._pending)
 
-    @contextlib.contextmanager
-    def held(self):
-        """Hold the commits while the block runs: rows written meanwhile wait (see `waiting`) and
-        are committed together afterwards, as under load."""
-        with self._commit_lock:
-            yield
-
     def write(self, row: dict, exception: dict | None) -> tuple[int | None, int | None]:
         """Commit one scan (and its exception). Returns (scan primary key, exception id); the scan
-        key is None when this station already sent this scan_id."""
+        key is None when this station already sent this scan_id.
+
+        The first thread to arrive commits; those arriving meanwhile queue and each sleeps on its
+        own lock. The committer wakes exactly the ones it committed, then hands the next batch to
+        the oldest still waiting: one wake-up per waiting thread, none passing through a shared lock."""
         item = _Pending(row, exception)
         with self._pending_lock:
             self._pending.append(item)
-        with self._commit_lock:
-            while not item.done:  # batches are taken oldest first: ours may not be in the first
-                with self._pending_lock:
-                    batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                self._commit(batch)
-                if len(batch) > 1 and any(i.error is not None for i in batch):
-                    for alone in batch:  # one bad row must not fail the others: each on its own
-                        alone.error = None
-                        self._commit([alone])
+            lead, self._committing = not self._committing, True
+        if not lead:
+            item.wake.acquire()
+        if not item.done:
+            self._lead()
         if item.error is not None:
             raise JournalUnavailable(str(item.error)) from item.error
         return item.scan_pk, item.exception_id
+
+    def _lead(self) -> None:
+        """Commit the oldest pending scans (the caller's among them), then pass the lead on.
+
+        The caller's row is always in this batch, so a write never answers "duplicate" for a row
+        no commit reached: the first writer leads only when nothing is pending before it, and the
+        lead passes only to the oldest pending row (`_pass_lead`)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        try:
+            self._commit(batch)
+            if len(batch) > 1 and any(i.error is not None for i in batch):
+                for alone in batch:  # one bad row must not fail the others: each on its own
+                    alone.error = None
+                    self._commit([alone])
+        except Exception as exc:  # noqa: BLE001 - e.g. no connection to be had: every waiter learns of it
+            for item in batch:
+                item.scan_pk = item.exception_id = None
+                item.error = exc
+        finally:
+            for item in batch:
+                item.done = True
+                item.wake.release()
+            self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """The commit is over: wake the oldest waiting scan to commit the next batch, if any."""
+        with self._pending_lock:
+            following = self._pending[0] if self._pending else None
+            self._committing = following is not None
+        if following is not None:
+            following.wake.release()
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Hold commits while the block runs, as a long commit would: scans that arrive meanwhile
+        wait, then are committed together (for tests of what one batch does)."""
+        with self._pending_lock:
+            if self._committing:
+                raise RuntimeError("a commit is running")
+            self._committing = True
+        try:
+            yield
+        finally:
+            self._pass_lead()
 
     def _commit(self, batch: list[_Pending]) -> None:
         connection = self._engine.raw_connection()
@@ -100,8 +145,6 @@ class ScanJournal:
                 item.error = exc
         finally:
             connection.close()
-            for item in batch:
-                item.done = True
 
 
 def _insert_statement(table):

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from server import drills
-from server.clearing import BenchAnswer, override_refusal
+from server.clearing import BenchAnswer
 from server.clock import SYSTEM, Clock, sessions
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
@@ -37,8 +37,9 @@ from shipgate.wire import (
 # What a lead's code scanned at a bench does (server.clearing.handle_bench_code):
 # (session, station, operator badge, code) -> BenchAnswer; the caller commits.
 BenchCodes = Callable[[Session, StationRef, str | None, Code], BenchAnswer]
-# An admin's release of a blocked order still in force: (session, order_id) -> truthy or None.
-OverrideLookup = Callable[[Session, str], object]
+# An admin's release of a stopped order still in force for a gate entry (a RESOLVE row):
+# (raw cursor, entry) -> bool (server.clearing.OverrideCheck, which applies override_refusal).
+OverrideLookup = Callable[[object, dict], bool]
 LEAD_CODES = (CodeKind.BADGE, CodeKind.EXCEPTION, CodeKind.RESOLUTION)
 # Refused lead codes a station may send in a window before every lead code is refused unread:
 # a badge cannot be guessed by trying (10 a minute, not 40 a second).
@@ -119,12 +120,9 @@ class Gate:
             return Decision.HOLD, Reason.UNKNOWN_ORDER, None
         if not entry["in_scope"]:  # another warehouse's order: tell this bench nothing about it
             return Decision.HOLD, Reason.OTHER_WAREHOUSE, None
-        decision, reason = Decision(entry["decision"]), Reason(entry["reason"])
-        if self.overrides is not None and override_refusal(decision, reason) is None:
-            with self._sessions() as session:
-                if self.overrides(session, entry["order_id"]):
-                    return Decision.PASS, Reason.OVERRIDE, entry
-        return decision, reason, entry
+        if self.overrides is not None and self.overrides(cursor, entry):
+            return Decision.PASS, Reason.OVERRIDE, entry
+        return Decision(entry["decision"]), Reason(entry["reason"]), entry
 
     def drill(self, code: Code, station: StationRef) -> tuple[Decision, Reason]:
         """A drill code printed for this station's warehouse BLOCKs (and touches nothing else);

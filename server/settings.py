@@ -23,7 +23,11 @@ class SettingsError(ValueError):
 class Settings:
     database_url: str = ""
     instance_dir: str = "instance"
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)  # never in a log line or a traceback
+    data_key: str = field(
+        default="", repr=False
+    )  # encrypts shop secrets and tokens at rest (server/secretbox.py)
+    data_key_file: str = ""
     douyin_gateway: str = DEFAULT_GATEWAY
     host: str = "127.0.0.1"
     port: int = 8080
@@ -36,9 +40,14 @@ class Settings:
     handover_cutoff: str = "18:00"  # local time after which packed-but-not-handed-over parcels are flagged
     drill_every_h: float = 24.0  # a station without a passed drill for this long is overdue
     trusted_proxy: bool = False
+    robot_hosts: str = ""  # comma-separated hosts group robots may post to besides WeCom/DingTalk/Feishu
     log_level: str = "INFO"
     production: bool = False
     extra: dict = field(default_factory=dict)
+
+    @property
+    def robot_host_list(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.robot_hosts.split(",") if h.strip())
 
     @property
     def resolved_database_url(self) -> str:
@@ -76,8 +85,10 @@ class Settings:
         if not settings.secret_key:
             if settings.production:
                 raise SettingsError("SHIPGATE_SECRET_KEY must be set when SHIPGATE_PRODUCTION=1")
-            settings = cls(**{**converted, "secret_key": _instance_secret(settings.instance_dir)})
-        return settings
+            converted["secret_key"] = _instance_file(Path(settings.instance_dir) / "secret_key", _hex_key)
+        if not settings.data_key:
+            converted["data_key"] = _data_key(settings)
+        return cls(**converted)
 
 
 def _convert(name: str, kind: object, raw: object) -> object:
@@ -100,14 +111,41 @@ def _convert(name: str, kind: object, raw: object) -> object:
         raise SettingsError(f"SHIPGATE_{name.upper()}: cannot read {raw!r} as {kind}") from exc
 
 
-def _instance_secret(instance_dir: str) -> str:
-    """A development secret kept in the instance folder, made once; never a fixed default."""
-    path = Path(instance_dir) / "secret_key"
+def _hex_key() -> str:
+    return secrets.token_hex(32)
+
+
+def _data_key(settings: Settings) -> str:
+    """SHIPGATE_DATA_KEY_FILE (must exist), or in development a key made once in the instance
+    folder. Production without either fails closed: secrets are never stored under a made-up key."""
+    from server.secretbox import new_key
+
+    if settings.data_key_file:
+        try:
+            return Path(settings.data_key_file).read_text("ascii").strip()
+        except OSError as exc:
+            raise SettingsError(f"SHIPGATE_DATA_KEY_FILE={settings.data_key_file}: {exc}") from exc
+    if settings.production:
+        raise SettingsError(
+            "SHIPGATE_DATA_KEY or SHIPGATE_DATA_KEY_FILE must be set when SHIPGATE_PRODUCTION=1"
+            " (make one with `shipgate-server data-key`)"
+        )
+    return _instance_file(Path(settings.instance_dir) / "data_key", new_key)
+
+
+def _instance_file(path: Path, make) -> str:
+    """A key kept in the instance folder, made once, created 0600 (never a fixed default, never
+    world-readable, not even for a moment)."""
     try:
-        return path.read_text().strip()
+        return path.read_text("ascii").strip()
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text("ascii").strip()
+    key = make()
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key

@@ -78,28 +78,48 @@ class StationRef:
     mode: ScanMode
 
 
-class StationAuth:
-    """Bearer-token authentication for the station API, on the scan path's raw cursor."""
+_AUTH_COLUMNS = (
+    Station.id,
+    Station.name,
+    Station.warehouse_id,
+    Station.mode,
+    Station.token_hash,
+    Station.revoked_at,
+)
 
-    def __init__(self, engine: Engine):
+
+class StationAuth:
+    """Bearer-token authentication for the station API, on the scan path's raw cursor.
+
+    A token seen before is found in a small per-process cache (token hash -> station id), and the
+    request reads that station's row by primary key instead of by token hash. The row is read on
+    every request all the same, with its current token hash and revocation: a revocation or a new
+    token committed by any process refuses the very next request.
+    """
+
+    def __init__(self, engine: Engine, cache_size: int = 4096):
         self._by_hash = Prepared(
-            engine,
-            select(
-                Station.id,
-                Station.name,
-                Station.warehouse_id,
-                Station.mode,
-                Station.token_hash,
-                Station.revoked_at,
-            ).where(Station.token_hash == bindparam("digest")),
+            engine, select(*_AUTH_COLUMNS).where(Station.token_hash == bindparam("digest"))
         )
+        self._by_id = Prepared(engine, select(*_AUTH_COLUMNS).where(Station.id == bindparam("id")))
+        self._known: dict[str, int] = {}
+        self._cache_size = cache_size
 
     def __call__(self, cursor, token: str) -> StationRef | None:
         """The live station a token belongs to, or None. Compared by hash, in constant time."""
         digest = hash_token(token)
-        row = self._by_hash.first(cursor, {"digest": digest})
+        known = self._known.get(digest)
+        if known is None:
+            row = self._by_hash.first(cursor, {"digest": digest})
+        else:
+            row = self._by_id.first(cursor, {"id": known})
         if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["token_hash"], digest):
+            self._known.pop(digest, None)  # revoked, re-issued or deleted: forget it
             return None
+        if known is None:
+            if len(self._known) >= self._cache_size:
+                self._known.clear()  # more tokens than a site has stations: start afresh
+            self._known[digest] = row["id"]
         return StationRef(row["id"], row["name"], row["warehouse_id"], ScanMode(row["mode"]))
 
 

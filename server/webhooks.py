@@ -40,8 +40,8 @@ def douyin_push():
     session = get_session()
     shops = session.scalars(select(Shop).where(Shop.app_key == app_id)).all() if app_id else []
     signature = request.headers.get("event-sign")
-    shop = next((s for s in shops if verify_event_sign(app_id, s.app_secret, raw, signature)), None)
-    if shop is None:
+    signers = {s.shop_id for s in shops if verify_event_sign(app_id, s.app_secret, raw, signature)}
+    if not signers:
         return refuse(401, "invalid_signature", "推送签名无效", "invalid event-sign")
     try:
         messages = parse_push_body(raw)
@@ -51,19 +51,19 @@ def douyin_push():
         return refuse(400, "malformed_push", f"推送内容无效：{exc}", "malformed body")
     wanted = [m for m in messages if m.tag != VERIFY_TAG]
     begin_write(session)
-    fresh = store(session, app_id, wanted)
+    fresh = store(session, app_id, wanted, signers)
     session.commit()  # durable before Douyin hears "success"
     WEBHOOK_MESSAGES.labels("stored").inc(len(fresh))
     WEBHOOK_MESSAGES.labels("duplicate").inc(len(wanted) - len(fresh))
     unapplied = session.scalars(
         select(WebhookMessage)
         .where(WebhookMessage.msg_id.in_([m.msg_id for m in wanted]), WebhookMessage.applied_at.is_(None))
-        .where(WebhookMessage.error.is_(None))
+        .where(WebhookMessage.error.is_(None), WebhookMessage.app_id == app_id)
         .order_by(WebhookMessage.received_at)
     ).all()
     if unapplied:  # new ones, and any a redelivery finds still unapplied
         try:
-            apply_pending(session, unapplied, shop.shop_id)
+            apply_pending(session, unapplied, signers)
             session.commit()
         except SQLAlchemyError:
             session.rollback()  # stored all the same: the sync loop applies them
@@ -71,8 +71,9 @@ def douyin_push():
     return jsonify(PUSH_OK)
 
 
-def store(session, app_id: str, messages) -> list[str]:
-    """Insert the messages not seen before; return their msg_ids, in arrival order."""
+def store(session, app_id: str, messages, signers: set[str]) -> list[str]:
+    """Insert the messages not seen before, with the shops that signed them; return their
+    msg_ids, in arrival order."""
     if not messages:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -84,6 +85,7 @@ def store(session, app_id: str, messages) -> list[str]:
                 msg_id=message.msg_id,
                 tag=message.tag,
                 app_id=app_id,
+                signed_by=",".join(sorted(signers)),
                 data=message.raw_data,
                 received_at=clock.of(session).now(),
             )

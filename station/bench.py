@@ -393,6 +393,7 @@ def build_bench(
         budget_s=sv.budget_ms / 1000,
         sync_timeout_s=sv.sync_timeout_s,
         user_agent=f"shipgate-station/{__version__}",
+        verify=sv.verify,
     )
     replica = Replica(
         st.data_dir / "replica.sqlite3",

@@ -163,7 +163,12 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
-    client = GateClient(config.server.url, config.server.token, sync_timeout_s=config.server.sync_timeout_s)
+    client = GateClient(
+        config.server.url,
+        config.server.token,
+        sync_timeout_s=config.server.sync_timeout_s,
+        verify=config.server.verify,
+    )
     try:
         manifest = client.manifest(args.date)
     except GateError as exc:

@@ -10,6 +10,7 @@ Errors are typed: `Unauthorized` (wrong token) is not `ServerUnreachable` (serve
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -79,6 +80,7 @@ class GateClient:
         sync_timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         user_agent: str = "shipgate-station",
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.budget_s = budget_s
         self.sync_timeout_s = sync_timeout_s
@@ -88,6 +90,7 @@ class GateClient:
             transport=transport,
             timeout=sync_timeout_s,
             trust_env=False,  # a station talks to its own server; no proxy from the environment
+            verify=verify,  # the CA file from [server] ca_file, else the system's trust store
         )
 
     def close(self) -> None:

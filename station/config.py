@@ -11,11 +11,14 @@ Unknown sections and keys are errors too (a typo must not silently fall back to 
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from shipgate.wire import ScanMode
 from station.decision import StalePolicy
@@ -37,6 +40,14 @@ class ServerConfig:
     budget_ms: int = 300
     heartbeat_s: float = 30.0
     sync_timeout_s: float = 10.0
+    insecure_http: bool = False  # allow http:// to a host that is not this machine (the token goes in clear)
+    ca_file: str | None = None  # PEM file of the CA that signed the server's certificate (a private CA)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What the HTTP client checks the server's certificate against: the CA file, else the
+        system's trust store."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,7 @@ def parse_config(
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _Section(source, name, value)
     config = Config(
-        server=_server(sections["server"]),
+        server=_server(sections["server"], base_dir),
         scanner=_scanner(sections["scanner"]),
         printer=_printer(sections["printer"], base_dir),
         station=_station(sections["station"], base_dir),
@@ -134,16 +145,42 @@ def parse_config(
     return config
 
 
-def _server(s: _Section) -> ServerConfig:
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _server(s: _Section, base_dir: Path) -> ServerConfig:
     url = s.string("url", default="http://127.0.0.1:8080")
     if not url.startswith(("http://", "https://")):
         raise s.error("url", "must start with http:// or https://", url)
+    insecure = s.boolean("insecure_http", default=False)
+    if url.startswith("http://") and not insecure and not _loopback(urlsplit(url).hostname or ""):
+        raise s.error(
+            "url",
+            "http:// to another machine sends the station token in clear: use https:// (README, TLS"
+            " between stations and the server) or set insecure_http = true on a trusted network",
+            url,
+        )
+    ca_file = s.string("ca_file", default="") or None
+    if ca_file is not None:
+        ca_file = str(base_dir / ca_file)
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise s.error("ca_file", f"cannot load the CA certificate: {exc}", ca_file) from exc
     return ServerConfig(
         url=url.rstrip("/"),
         token=s.string("token"),
         budget_ms=s.integer("budget_ms", default=300, low=20, high=10_000),
         heartbeat_s=s.number("heartbeat_s", default=30.0, low=1, high=3600),
         sync_timeout_s=s.number("sync_timeout_s", default=10.0, low=0.5, high=300),
+        insecure_http=insecure,
+        ca_file=ca_file,
     )
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from factories import TEST_DATA_KEY
 from liveserver import LiveServer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server import db, gatestate
+from server import db, gatestate, secretbox
 from server.app import create_app
 from server.clock import SYSTEM, ManualClock, bind
 from server.clock import sessions as clock_sessions
@@ -24,6 +25,17 @@ from server.models import Base
 from server.settings import Settings
 
 POSTGRES_URL = os.environ.get("SHIPGATE_TEST_POSTGRES_URL")
+# One data key for the whole run: rows written through a bare session (factories) and through an
+# app read each other's secrets. create_app installs the settings' key, the same one.
+secretbox.install(TEST_DATA_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _test_data_key():
+    """Every test starts with the suite's data key (the demo and CLI tests install their own)."""
+    secretbox.install(TEST_DATA_KEY)
+
+
 _engines: dict[str, object] = {}
 
 
@@ -93,6 +105,7 @@ def settings(tmp_path) -> Settings:
         {
             "instance_dir": str(tmp_path / "instance"),
             "secret_key": "test-secret-key",
+            "data_key": TEST_DATA_KEY,
             "douyin_gateway": "http://127.0.0.1:9",
             "lookup_budget_ms": 300,
         }

@@ -19,6 +19,7 @@ from server.models import Shop
 
 _ids = itertools.count(1)
 SHOP_ID = "10437917"
+TEST_DATA_KEY = "1Wv4cQ7pqu9V8JvYk2c4mFJj0bA0QoVY6t3lW2f7o1M="  # the suite's data key (conftest installs it)
 
 
 def douyin_id(prefix: str = "48") -> str:
@@ -101,4 +102,4 @@ def refund(
     return record
 
 
-__all__ = ["assign_tracking", "douyin_id", "ensure_shop", "make_order", "refund"]
+__all__ = ["TEST_DATA_KEY", "assign_tracking", "douyin_id", "ensure_shop", "make_order", "refund"]

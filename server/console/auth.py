@@ -1,13 +1,15 @@
 """Signing in and out, who is signed in (`g.user`), and what their role lets them do.
 
-A sign-in lasts one shift (12 hours from signing in, however busy the page is). Changing a
-user's password or disabling them ends their sessions at the next request.
+A sign-in lasts one shift (12 hours from signing in, however busy the page is). Signing out,
+changing a user's password or disabling them ends every session of that user at the next
+request (the session carries the user's session generation, which these bump).
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
@@ -37,6 +39,7 @@ def load_user() -> None:
         or not user.active
         or expired
         or session.get("fp") != accounts.fingerprint(user.password_hash)
+        or session.get("gen") != user.session_generation
     ):
         session.clear()
         return
@@ -88,9 +91,15 @@ def scope_from_request() -> int | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site; anything else goes to the queue."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return url_for("console.queue.index")
+    """Only a path on this site; anything else goes to the queue. Checked on what a browser would
+    follow: browsers drop tabs and newlines and read a backslash as a slash, so any control
+    character, whitespace or backslash refuses the target outright."""
+    fallback = url_for("console.queue.index")
+    if not target or any(c.isspace() or not c.isprintable() or c == "\\" for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return fallback
     return target
 
 
@@ -98,7 +107,10 @@ def start_session(user: User) -> None:
     session.clear()
     session.permanent = True
     session.update(
-        uid=user.id, since=clock.current().now().timestamp(), fp=accounts.fingerprint(user.password_hash)
+        uid=user.id,
+        since=clock.current().now().timestamp(),
+        fp=accounts.fingerprint(user.password_hash),
+        gen=user.session_generation,
     )
     csrf.rotate()
 
@@ -128,6 +140,7 @@ def logout():
     """Sign out."""
     db = get_session()
     db.add(AuditLog(actor=actor(), action="auth.logout"))
+    accounts.end_sessions(g.user)  # a cookie copied before signing out is worth nothing after
     db.commit()
     session.clear()
     return redirect(url_for("console.auth.login"))

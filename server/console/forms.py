@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 from server.clearing import LEAD_RESOLUTIONS, MAX_NOTE
+from server.incidents.pii import pii_problem
 from server.models.users import Role
 
 NAME = re.compile(r"^[\w.\- ]{1,64}$")  # \w includes Chinese characters
@@ -97,16 +98,25 @@ def login_form(raw: Mapping) -> Form:
     return form
 
 
+def _no_pii(form: Form, name: str) -> None:
+    """Notes never hold a buyer's phone number or address (server.incidents.pii)."""
+    problem = pii_problem(form.values.get(name) or "")
+    if problem and name not in form.errors:
+        form.error(name, problem)
+
+
 def clear_form(raw: Mapping) -> Form:
     form = Form(raw)
     form.choice("resolution", "处理方式", {r.value: r for r in LEAD_RESOLUTIONS})
     form.text("note", "备注", required=False, max_len=MAX_NOTE)
+    _no_pii(form, "note")
     return form
 
 
 def override_form(raw: Mapping) -> Form:
     form = Form(raw)
     form.text("note", "放行原因", max_len=MAX_NOTE)
+    _no_pii(form, "note")
     if not form.flag("confirm"):
         form.error("confirm", "请勾选确认：订单在抖店仍为退款或取消状态")
     return form

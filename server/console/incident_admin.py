@@ -3,7 +3,7 @@ address for links in robot messages. Stored in the database: a change needs no r
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from server import clock
@@ -65,7 +65,9 @@ def robot_list():
 @bp.post("/robots")
 def robot_add():
     db = get_session()
-    form = forms.robot_form(request.form, queries.warehouse_choices(db), creating=True)
+    form = forms.robot_form(
+        request.form, queries.warehouse_choices(db), creating=True, extra_hosts=robot_hosts()
+    )
     if form.ok and db.scalar(select(Robot.id).where(Robot.name == form.values["name"])):
         form.error("name", "已有同名机器人")
     if not form.ok:
@@ -83,7 +85,9 @@ def robot_add():
 def robot_edit(robot_id: int):
     """Change a robot; a blank URL or secret keeps the one stored."""
     db, robot = get_session(), load_robot(robot_id)
-    form = forms.robot_form(request.form, queries.warehouse_choices(db), creating=False)
+    form = forms.robot_form(
+        request.form, queries.warehouse_choices(db), creating=False, extra_hosts=robot_hosts()
+    )
     if not form.ok:
         return render_robots(form, robot_id), 400
     v = form.values
@@ -137,6 +141,11 @@ def alert_settings():
     db.commit()
     flash("控制台访问地址已保存", "ok")
     return redirect(url_for(".robot_list"))
+
+
+def robot_hosts() -> tuple[str, ...]:
+    """Robot hosts the operator added (SHIPGATE_ROBOT_HOSTS), as create_app parsed them."""
+    return current_app.extensions.get("shipgate.robot_hosts", ())
 
 
 def load_robot(robot_id: int) -> Robot:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from server.clearing import override_in_force
+from server.console.scope import order_in_warehouse
 from server.handover import courier_of
 from server.models import (
     AuditLog,
@@ -108,8 +109,11 @@ class OrderStory:
     people: dict[str, str] = field(default_factory=dict)
 
 
-def order_story(session: Session, order_id: str) -> OrderStory | None:
-    """Everything the server knows about one order."""
+def order_story(session: Session, order_id: str, warehouse_id: int | None = None) -> OrderStory | None:
+    """Everything the server knows about one order; for a user bound to `warehouse_id`, None
+    unless the order is in it, and only that warehouse's scans and exceptions."""
+    if not order_in_warehouse(session, order_id, warehouse_id):
+        return None
     order = session.scalar(
         select(Order)
         .where(Order.order_id == order_id)
@@ -123,6 +127,7 @@ def order_story(session: Session, order_id: str) -> OrderStory | None:
         session.scalars(
             select(Scan)
             .where(Scan.order_id == order_id)
+            .where(Scan.warehouse_id == warehouse_id if warehouse_id is not None else true())
             .options(selectinload(Scan.station))
             .order_by(Scan.received_at.desc(), Scan.id.desc())
         )
@@ -131,6 +136,7 @@ def order_story(session: Session, order_id: str) -> OrderStory | None:
         session.scalars(
             select(ScanException)
             .where(ScanException.order_id == order_id)
+            .where(ScanException.warehouse_id == warehouse_id if warehouse_id is not None else true())
             .options(selectinload(ScanException.station))
             .order_by(ScanException.opened_at.desc())
         )
@@ -158,15 +164,17 @@ class SearchResult:
     exception_id: int | None = None
 
 
-def search(session: Session, raw: str) -> SearchResult:
+def search(session: Session, raw: str, warehouse_id: int | None = None) -> SearchResult:
     """Resolve what was typed or scanned: an order id, a sku order id, a tracking number
-    (current first, then ones cancelled or recycled), or the QR of an exception slip."""
+    (current first, then ones cancelled or recycled), or the QR of an exception slip. A user
+    bound to `warehouse_id` finds only what is in it."""
     text = normalise(raw)[:64]
     code = classify(text)
     if code.kind is CodeKind.EXCEPTION:
         found = session.scalar(
             select(ScanException.id)
             .where(ScanException.scan_id == code.value)
+            .where(ScanException.warehouse_id == warehouse_id if warehouse_id is not None else true())
             .order_by(ScanException.id.desc())
         )
         return SearchResult(text, [], found)
@@ -183,7 +191,7 @@ def search(session: Session, raw: str) -> SearchResult:
         .order_by(Waybill.cancelled_at.is_(None).desc(), Waybill.issued_at.desc()),
     ):
         for order_id in session.scalars(query):
-            if order_id not in found:
+            if order_id not in found and order_in_warehouse(session, order_id, warehouse_id):
                 found.append(order_id)
     return SearchResult(text, found)
 

@@ -23,10 +23,22 @@ def _sheet(book: Workbook, title: str, headers: list[str], rows: list[list]) -> 
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+    for line in sheet.iter_rows():
+        for cell in line:
+            _as_text(cell)
     for index, header in enumerate(headers, start=1):
         width = max([len(str(header)) * 2] + [len(str(r[index - 1])) + 2 for r in rows if index <= len(r)])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 8), 60)
     sheet.freeze_panes = "A2"
+
+
+def _as_text(cell) -> None:
+    """Every string is written as text, never as a formula: a station's operator name or a Douyin
+    category starting with "=" (=HYPERLINK, =WEBSERVICE) would otherwise run when opened. The quote
+    prefix keeps it text when someone edits the cell in Excel too."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def _counts(table: dict[str, Counts]) -> list[list]:

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 from server.console.forms import Form
 from server.incidents import ledger
+from server.incidents.pii import pii_problem
+from server.incidents.robot_urls import url_problem
 from server.incidents.robots import KINDS
-from server.incidents.templates import CHANNELS, DEFAULTS, MOBILE, problems
+from server.incidents.templates import CHANNELS, DEFAULTS, problems
 from server.incidents.workflow import Cause, Inspection, Outcome
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -31,8 +33,8 @@ def long_text(form: Form, name: str, label: str, *, max_len: int = MAX_NOTE, req
         form.error(name, f"{label}不能超过 {max_len} 个字")
     elif CONTROL.search(value):
         form.error(name, f"{label}含有无效字符")
-    elif MOBILE.search(value):
-        form.error(name, NO_PII)
+    elif pii_problem(value):
+        form.error(name, f"{NO_PII}（{pii_problem(value)}）")
     form.values[name] = value
     return value
 
@@ -94,13 +96,20 @@ def template_form(raw: Mapping) -> Form:
     return form
 
 
-def robot_form(raw: Mapping, warehouses: Mapping[str, int], *, creating: bool) -> Form:
-    """A new robot needs its URL; on an existing one a blank URL or secret leaves it unchanged."""
+def robot_form(
+    raw: Mapping, warehouses: Mapping[str, int], *, creating: bool, extra_hosts: tuple[str, ...] = ()
+) -> Form:
+    """A new robot needs its URL; on an existing one a blank URL or secret leaves it unchanged.
+    The URL must be its platform's (server.incidents.robot_urls)."""
     form = Form(raw)
     form.text("name", "名称")
-    form.choice("kind", "类型", {k: k for k in KINDS})
-    form.text("webhook_url", "Webhook 地址", required=creating, max_len=500, pattern=URL,
-              hint="Webhook 地址应以 http:// 或 https:// 开头")  # fmt: skip
+    kind = form.choice("kind", "类型", {k: k for k in KINDS})
+    url = form.text("webhook_url", "Webhook 地址", required=creating, max_len=500, pattern=URL,
+                    hint="Webhook 地址应以 http:// 或 https:// 开头")  # fmt: skip
+    if url and kind and "webhook_url" not in form.errors:
+        problem = url_problem(kind, url, extra_hosts)
+        if problem:
+            form.error("webhook_url", problem)
     form.text("secret", "加签密钥", required=False, max_len=200)
     form.choice("warehouse_id", "仓库", warehouses, required=False)
     form.flag("enabled")

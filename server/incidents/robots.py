@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus
@@ -25,6 +26,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.clock import Clock, clock_of_sessions
+from server.incidents.robot_urls import UNREACHABLE, markdown_text, send_problem
 from server.models import Station
 from server.models.incidents import AlertSettings, Incident, Robot, RobotMessage
 
@@ -113,7 +115,9 @@ def request_for(kind: str, url: str, secret: str | None, title: str, lines: list
 
 
 def markdown(title: str, lines: list[str], link: str) -> str:
-    text = f"### {title}\n" + "\n".join(f"> {line}" for line in lines)
+    """The message as Markdown; the title and lines are text (they hold names from stations and
+    Douyin), only the console link is a link."""
+    text = f"### {markdown_text(title)}\n" + "\n".join(f"> {markdown_text(line)}" for line in lines)
     return text + (f"\n\n[在控制台打开事件]({link})" if link else "")
 
 
@@ -131,7 +135,7 @@ def accepted(kind: str, response: httpx.Response) -> str | None:
     if code == 0:
         return None
     message = data.get("msg") or data.get("errmsg") or data.get("StatusMessage") or ""
-    return f"code {code}: {message}"[:300]
+    return f"code {code}: {message}"[:120]  # the platform's own answer (only platform hosts are asked)
 
 
 def incident_lines(incident: Incident, station_name: str | None) -> list[str]:
@@ -205,6 +209,8 @@ class RobotSender:
         sessions: sessionmaker,
         *,
         fallback_base_url: str = "",
+        extra_hosts: tuple[str, ...] = (),
+        resolve: Callable[[str], list[str]] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 5.0,
         backoff: tuple[float, ...] = BACKOFF_S,
@@ -214,6 +220,7 @@ class RobotSender:
     ):
         self.sessions = sessions
         self.fallback_base_url = fallback_base_url
+        self.extra_hosts, self.resolve = extra_hosts, resolve
         self.backoff = backoff
         self.clock = clock or clock_of_sessions(sessions)
         self.interval = interval
@@ -288,13 +295,20 @@ class RobotSender:
             session.commit()
 
     def _post(self, robot: Robot, message: RobotMessage, link: str, now: datetime) -> str | None:
-        """None on success, else the error (never with the webhook's token in it)."""
+        """None on success, else the error (never with the webhook's token in it, never what a
+        host that is not the robot's platform answered)."""
+        refused = send_problem(robot.kind, robot.webhook_url, self.extra_hosts, self.resolve)
+        if refused is not None:
+            return refused
         try:
             out = request_for(
                 robot.kind, robot.webhook_url, robot.secret, message.title, list(message.lines), link, now
             )
             return accepted(robot.kind, self._http.post(out.url, json=out.body))
-        except (httpx.HTTPError, ValueError) as exc:
+        except httpx.HTTPError as exc:
+            log.info("robot %s unreachable: %s", robot.name, redact(type(exc).__name__))
+            return UNREACHABLE
+        except ValueError as exc:
             return redact(f"{type(exc).__name__}: {exc}".replace(robot.webhook_url, "<webhook>"))
 
     def start(self) -> RobotSender:

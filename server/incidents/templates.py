@@ -8,8 +8,8 @@ address. Admins may edit the wording; `problems` refuses text that breaks these 
 
 from __future__ import annotations
 
-import re
 import string
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import clock
+from server.incidents.pii import pii_problem
 from server.models.incidents import ContactTemplate
 
 CHANNELS = {"doudian_im": "抖店客服（飞鸽）", "station_letter": "抖店站内信"}
@@ -28,7 +29,6 @@ PLACEHOLDERS = {
     "compensation": "补偿金额（元）",
 }
 MAX_BODY = 1000
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # What a message to a buyer must never contain, and why (shown to the admin who typed it).
 FORBIDDEN = {
     "手机号": "不得索要或写入买家手机号",
@@ -97,11 +97,13 @@ def problems(text: str) -> list[str]:
         found.append("内容不能为空")
     if len(text) > MAX_BODY:
         found.append(f"内容不能超过 {MAX_BODY} 个字")
+    flat = unicodedata.normalize("NFKC", text).lower()  # full-width ＱＱ is QQ
     for word, why in FORBIDDEN.items():
-        if word.lower() in text.lower():
+        if word.lower() in flat:
             found.append(f"含有「{word}」：{why}")
-    if MOBILE.search(text):
-        found.append("含有手机号样式的数字：不得写入买家手机号")
+    pii = pii_problem(text)
+    if pii:
+        found.append(pii)
     try:
         names = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
     except ValueError:

@@ -13,6 +13,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import CREATED, TOUCHED, Base, DouyinId
+from server.secretbox import Encrypted
 
 LEDGER_FIELDS = ("goods_value", "return_freight", "compensation", "coupon", "claim_recovered", "written_off")
 
@@ -104,8 +105,8 @@ class Robot(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu
-    webhook_url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str | None] = mapped_column(String(200))
+    webhook_url: Mapped[str] = mapped_column(Encrypted)  # encrypted at rest (server.secretbox)
+    secret: Mapped[str | None] = mapped_column(Encrypted)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))  # None: every one
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(info=CREATED)

@@ -8,6 +8,7 @@ from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import CREATED, Base, DouyinId
+from server.secretbox import Encrypted
 
 warehouse_shops = Table(
     "warehouse_shops",
@@ -28,17 +29,18 @@ class Warehouse(Base):
 
 
 class Shop(Base):
-    """A Douyin shop and its app credentials. Secrets are write-only in every interface."""
+    """A Douyin shop and its app credentials. Secrets are write-only in every interface and
+    encrypted at rest (server.secretbox)."""
 
     __tablename__ = "shops"
 
     shop_id: Mapped[str] = mapped_column(DouyinId, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     app_key: Mapped[str] = mapped_column(String(64), default="")
-    app_secret: Mapped[str] = mapped_column(String(128), default="")
-    auth_code: Mapped[str | None] = mapped_column(String(128))
-    access_token: Mapped[str | None] = mapped_column(String(256))
-    refresh_token: Mapped[str | None] = mapped_column(String(256))
+    app_secret: Mapped[str] = mapped_column(Encrypted, default="")
+    auth_code: Mapped[str | None] = mapped_column(Encrypted)
+    access_token: Mapped[str | None] = mapped_column(Encrypted)
+    refresh_token: Mapped[str | None] = mapped_column(Encrypted)
     token_expires_at: Mapped[datetime | None]
     refresh_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(info=CREATED)

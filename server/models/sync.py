@@ -34,6 +34,8 @@ class WebhookMessage(Base):
     msg_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tag: Mapped[str] = mapped_column(String(8))
     app_id: Mapped[str] = mapped_column(String(64), default="")
+    # The shops whose app secret verified the push (comma-separated): all it may ever touch.
+    signed_by: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(info=CREATED)
     applied_at: Mapped[datetime | None]

@@ -29,6 +29,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(String(8), default=Role.LEAD)
     warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Every console session carries the generation it signed in with; signing out, a new
+    # password or disabling bumps it, which ends every session taken before.
+    session_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(info=CREATED)
     last_login_at: Mapped[datetime | None]
 
@@ -36,7 +39,9 @@ class User(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
+        """Admins are never bound to a warehouse (server.console.accounts.check_binding); a bound
+        row with the admin role, however it got there, gets no admin rights."""
+        return self.role == Role.ADMIN and self.warehouse_id is None
 
     def __repr__(self) -> str:  # never show the hash
         return f"<User {self.name!r} {self.role}>"

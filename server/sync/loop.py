@@ -19,7 +19,7 @@ from server.clock import of as clock_of
 from server.models import Shop, SyncState, WebhookMessage
 from server.settings import Settings
 from server.sync.bookmarks import lag
-from server.sync.push import apply_pending
+from server.sync.push import apply_pending, signers_of
 from server.sync.shops import shop_api
 from server.sync.worker import STREAMS, ShopSync, SyncReport
 
@@ -82,8 +82,7 @@ class SyncLoop:
             ).all()
             if not pending:
                 return 0
-            shop_by_app = {s.app_key: s.shop_id for s in session.scalars(select(Shop))}
-            applied = sum(apply_pending(session, [m], shop_by_app.get(m.app_id, "")) for m in pending)
+            applied = sum(apply_pending(session, [m], signers_of(session, m)) for m in pending)
             session.commit()
             return applied
 

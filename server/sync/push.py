@@ -7,36 +7,91 @@ duplicate or an older message arriving late changes nothing wrong.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server import clock
 from server.db import begin_write
-from server.douyin.push import parse_push_data
+from server.douyin.push import id_str, parse_push_data
 from server.gatestate import recompute_many
-from server.ingest import apply, assign_tracking
-from server.models import Order, WebhookMessage
+from server.ingest import MAX_AHEAD_SECONDS, apply, assign_tracking, held_time, too_far_ahead
+from server.metrics import WEBHOOK_MESSAGES
+from server.models import Order, Shop, WebhookMessage
 from server.sync.mapping import REFUND_TAGS, TRADE_TAGS, push_after_sale, push_trade
 
 log = logging.getLogger(__name__)
 
 
-def apply_message(session: Session, message: WebhookMessage, shop_id: str) -> None:
-    """Apply one stored message (the caller commits). Unknown tags are stored and ignored."""
+class RefusedPushError(ValueError):
+    """A stored push that is never applied; `outcome` is its label in the push counter."""
+
+    outcome = "refused"
+
+
+class ForeignShopError(RefusedPushError):
+    """A push about an order of a shop that did not sign it."""
+
+    outcome = "foreign_shop"
+
+
+class FutureTimeError(RefusedPushError):
+    """A push whose update time is beyond the bound ahead of our clock: it would outrank the truth."""
+
+    outcome = "future_time"
+
+
+def signers_of(session: Session, message: WebhookMessage) -> set[str]:
+    """The shops whose secret verified a stored push; for a row stored before that was kept, the
+    shops registered with its app key."""
+    if message.signed_by:
+        return set(message.signed_by.split(","))
+    if not message.app_id:
+        return set()
+    return set(session.scalars(select(Shop.shop_id).where(Shop.app_key == message.app_id)))
+
+
+def _order_of_signer(session: Session, order_id: str, data: dict, signers: Collection[str]) -> Order:
+    """The order a message is about, if it belongs to a shop that signed the message; a
+    placeholder for an order not pulled yet. Anything else raises ForeignShopError."""
+    claimed = id_str(data["shop_id"]) if data.get("shop_id") not in (None, "") else None
+    if claimed is not None and claimed not in signers:
+        raise ForeignShopError(f"message names shop {claimed}, signed by {sorted(signers)}")
+    order = session.get(Order, order_id)
+    if order is not None:
+        if order.shop_id not in signers:
+            raise ForeignShopError(f"order {order_id} belongs to shop {order.shop_id}, not a signer")
+        return order
+    if claimed is None and len(signers) != 1:
+        raise ForeignShopError(f"message names no shop and {len(signers)} shops could have signed it")
+    return _placeholder_order(session, order_id, claimed or next(iter(signers)))
+
+
+def _bounded(update_time: int, now: float) -> int:
+    if too_far_ahead(update_time, now):
+        raise FutureTimeError(
+            f"update time {update_time} is more than {MAX_AHEAD_SECONDS} s ahead of {now:.0f}"
+        )
+    return update_time
+
+
+def apply_message(session: Session, message: WebhookMessage, signers: Collection[str], now: float) -> None:
+    """Apply one stored message (the caller commits) to orders of the shops that signed it
+    (`signers`); `now` bounds its update time. Unknown tags are stored and ignored."""
     data = parse_push_data(message.data)
     if message.tag in REFUND_TAGS:
         record = push_after_sale(message.tag, data)
-        if session.get(Order, record.order_id) is None:
-            _placeholder_order(session, record.order_id, str(data.get("shop_id") or shop_id))
-        apply(session, after_sales=[record])
+        _bounded(record.update_time, now)
+        _order_of_signer(session, record.order_id, data, signers)
+        apply(session, after_sales=[record], now=now)
     elif message.tag in TRADE_TAGS:
         order_id, status, update_time, tracking = push_trade(message.tag, data)
-        order = session.get(Order, order_id) or _placeholder_order(
-            session, order_id, str(data.get("shop_id") or shop_id)
-        )
+        _bounded(update_time, now)
+        order = _order_of_signer(session, order_id, data, signers)
         changed = {order_id}
-        if update_time >= (order.update_time or 0):
+        if update_time >= held_time(order.update_time, now):
             order.order_status = status
             order.update_time = update_time
             if status == 3 and not order.ship_time:
@@ -57,15 +112,23 @@ def _placeholder_order(session: Session, order_id: str, shop_id: str) -> Order:
     return order
 
 
-def apply_pending(session: Session, messages: list[WebhookMessage], shop_id: str) -> int:
-    """Apply each message in its own savepoint; a bad one is marked, the rest still apply."""
+def apply_pending(
+    session: Session, messages: list[WebhookMessage], signers: Collection[str], now: float | None = None
+) -> int:
+    """Apply each message in its own savepoint; a bad one is marked, the rest still apply.
+    `signers`: the shops whose credentials signed them (see apply_message)."""
     applied = 0
+    now = clock.of(session).now().timestamp() if now is None else now
     begin_write(session)
     for message in messages:
         try:
             with session.begin_nested():
-                apply_message(session, message, shop_id)
+                apply_message(session, message, signers, now)
             applied += 1
+        except RefusedPushError as exc:
+            message.error = f"{exc.outcome}: {exc}"[:500]
+            WEBHOOK_MESSAGES.labels(exc.outcome).inc()
+            log.warning("push %s (tag %s) refused: %s", message.msg_id, message.tag, exc)
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
             if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DataError | IntegrityError):
                 raise  # the database itself is in trouble: the caller rolls back, the message stays queued

@@ -185,7 +185,7 @@ class ShopSync:
 
     def _store(self, orders: list, after_sales: list) -> None:
         with self.sessions() as session:
-            result = apply(session, orders, after_sales)
+            result = apply(session, orders, after_sales, now=self.clock())
             if result.missing_orders:  # after-sales of orders outside the order window: fetch them
                 fetched = []
                 for order_id in sorted(result.missing_orders):
@@ -194,7 +194,7 @@ class ShopSync:
                     except NotFound:
                         log.warning("after-sale for order %s that Douyin does not know", order_id)
                 missing = [a for a in after_sales if a.order_id in result.missing_orders]
-                apply(session, fetched, missing)
+                apply(session, fetched, missing, now=self.clock())
             session.commit()
 
     def _record_error(self, error: str) -> None:

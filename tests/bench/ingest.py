@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
-from server import db
+from server import db, secretbox
 from server.douyin import DouyinClient, SelfBuiltShop, TokenKeeper
 from server.models import AfterSale, GateEntry, Order, Shop
 from server.settings import Settings
@@ -25,6 +25,7 @@ from server.sync.worker import ShopSync
 def main(aftersales: int = 100_000) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="shipgate-bench-ingest-"))
     settings = Settings.build({"instance_dir": str(workdir / "instance"), "secret_key": "bench"})
+    secretbox.install(settings.data_key)  # the shop's secret and tokens are sealed with it
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)

@@ -18,13 +18,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("parts", nargs="*", default=PARTS, help=f"which benchmarks (default all: {PARTS})")
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per phase")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="gate: run on this PostgreSQL database (emptied first) instead of SQLite",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="gate: server processes a side, behind nginx"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="gate: measure every endpoint this many times")
+    parser.add_argument(
+        "--profile", metavar="DIR", type=Path, help="gate: py-spy the project under load; stacks into DIR"
+    )
     args = parser.parse_args()
     for part in args.parts:
         print(f"\n== {part} ==")
         if part == "gate":
             import gate
 
-            gate.main(seconds=args.seconds)
+            gate.main(
+                seconds=args.seconds,
+                postgres=args.postgres,
+                processes=args.processes,
+                rounds=args.rounds,
+                profile=args.profile,
+            )
         elif part == "station":
             import station_path
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import TEST_DATA_KEY
 
 # The suite runs with --import-mode=importlib: make this directory's kit importable by name.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -44,6 +45,7 @@ def small_app(engine, tmp_path):
     settings = Settings.build(
         {
             "instance_dir": str(tmp_path / "instance-small"),
+            "data_key": TEST_DATA_KEY,
             "secret_key": "test-secret-key",
             "douyin_gateway": "http://127.0.0.1:9",
             "max_body_bytes": 2048,

@@ -234,7 +234,7 @@ def test_one_unwritable_row_does_not_fail_the_scans_committed_with_it(app, engin
         finally:
             connection.close()
 
-    with journal.held():  # both rows wait for the same group commit
+    with journal.paused():  # both rows wait for the same group commit
         threads = [
             threading.Thread(target=record, args=("bench-a", good)),
             threading.Thread(target=record, args=("bench-b", bad)),

@@ -32,12 +32,21 @@ def nobody(app, world, who: str) -> tuple[Browser, dict[str, str] | None]:
         return browser, world.bearer("bench-a")
     if who == "expired-sign-in":
         return browser.login("admin").age(SHIFT_S + 60), None
+    if who == "cookie-copied-before-logout":
+        browser.login("admin")
+        copied = browser.client.get_cookie("shipgate_session").value
+        browser.client.post("/logout", data={"csrf_token": browser.csrf()})
+        browser.client.set_cookie("shipgate_session", copied)
+        return browser, None
     return browser, None
 
 
-@pytest.mark.parametrize("who", ["anonymous", "revoked-token", "station-token", "expired-sign-in"])
+NOBODIES = ["anonymous", "revoked-token", "station-token", "expired-sign-in", "cookie-copied-before-logout"]
+
+
+@pytest.mark.parametrize("who", NOBODIES)
 def test_callers_who_are_nobody_are_refused_everywhere_and_change_nothing(app, engine, world, who):
-    if who == "expired-sign-in" and "console" not in app.blueprints:
+    if who in ("expired-sign-in", "cookie-copied-before-logout") and "console" not in app.blueprints:
         pytest.skip("no console: there is no sign-in to expire")
     browser, headers = nobody(app, world, who)
     failures = []
@@ -109,8 +118,24 @@ def reached(response) -> bool:
     return response.status_code < 500 and response.status_code not in (401, 403) and not to_login(response)
 
 
-def test_leads_are_refused_admin_routes_and_reach_the_rest(console, engine, world):
-    lead = Browser(console).login("lead")
+@pytest.mark.parametrize("who", ["lead", "admin-bound-to-a-warehouse"])
+def test_leads_are_refused_admin_routes_and_reach_the_rest(console, engine, session, world, who):
+    """A lead, and an admin row bound to a warehouse (admins are never bound: such a row gets a
+    lead's rights, so it cannot make an unbound admin and reach every warehouse)."""
+    if who != "lead":
+        from seckit import make_user
+
+        make_user(session, who, "admin", None)
+        from sqlalchemy import select
+
+        from server.models import Warehouse
+        from server.models.users import User
+
+        session.scalar(select(User).where(User.name == who)).warehouse_id = session.scalar(
+            select(Warehouse.id).where(Warehouse.name == "main")
+        )
+        session.commit()
+    lead = Browser(console).login(who)
     failures = []
     for route in routes(console, world):
         if route.kind != "console" or route.endpoint.endswith(("logout", "login")):
@@ -168,6 +193,14 @@ def test_a_lead_of_another_warehouse_cannot_see_or_clear_its_exceptions(console,
     )
     assert cleared.status_code in (403, 404)
     assert fingerprint(engine) == before
+
+
+def test_a_lead_of_another_warehouse_cannot_read_its_orders(console, world):
+    lead = Browser(console).login("lead-other")
+    assert lead.client.get(f"/orders/{world.order_id}").status_code == 404
+    found = lead.client.get("/search", query_string={"q": world.order_id})
+    assert found.status_code == 200 and f"/orders/{world.order_id}" not in found.get_data(as_text=True)
+    assert Browser(console).login("lead").client.get(f"/orders/{world.order_id}").status_code == 200
 
 
 def test_every_route_is_in_the_matrix(app, world):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from factories import TEST_DATA_KEY
 from sqlalchemy import event
 
 from server.models import Shop
@@ -65,6 +66,7 @@ def test_serve_raises_the_connection_limit(engine, tmp_path, monkeypatch):
     env = {
         "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SHIPGATE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SHIPGATE_DATA_KEY": TEST_DATA_KEY,
         "SHIPGATE_DOUYIN_GATEWAY": "http://127.0.0.1:9",
     }
     result = CliRunner().invoke(main, ["serve", "--port", "0"], env=env)

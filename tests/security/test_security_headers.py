@@ -4,6 +4,7 @@ session cookie's flags."""
 from __future__ import annotations
 
 import pytest
+from factories import TEST_DATA_KEY
 from routekit import routes, send
 from seckit import CSRF_FIELD, PASSWORD, Browser
 
@@ -77,6 +78,7 @@ def test_in_production_the_session_cookie_is_secure(engine, world, tmp_path):
         {
             "instance_dir": str(tmp_path / "prod"),
             "secret_key": "production-secret-key-for-the-test",
+            "data_key": TEST_DATA_KEY,
             "production": True,
             "douyin_gateway": "http://127.0.0.1:9",
         }

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from click.testing import CliRunner
+from factories import TEST_DATA_KEY
 from sqlalchemy import select
 
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
@@ -40,6 +41,7 @@ def test_no_secret_is_ever_logged(engine, session, sandbox, tmp_path, caplog, mo
     env = {
         "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SHIPGATE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SHIPGATE_DATA_KEY": TEST_DATA_KEY,
         "SHIPGATE_DOUYIN_GATEWAY": sandbox.url,
     }
     runner = CliRunner()
@@ -142,7 +144,9 @@ def test_group_robot_keys_are_never_logged(session, caplog):
     for robot in robots:
         enqueue_test(session, robot)
     session.commit()
-    sender = RobotSender(sessionmaker(session.get_bind(), expire_on_commit=False))
+    sender = RobotSender(  # the local endpoint stands in for the platforms' hosts
+        sessionmaker(session.get_bind(), expire_on_commit=False), extra_hosts=("127.0.0.1",)
+    )
     try:
         assert sender.run_once() == 3
     finally:
@@ -151,3 +155,13 @@ def test_group_robot_keys_are_never_logged(session, caplog):
     assert "HTTP Request" in logged
     leaked = sorted(name for name, value in secrets.items() if value in logged)
     assert not leaked, f"secrets in the logs: {leaked}"
+
+
+def test_settings_never_show_their_keys(tmp_path):
+    from factories import TEST_DATA_KEY
+
+    from server.settings import Settings
+
+    settings = Settings.build({"instance_dir": str(tmp_path), "secret_key": "sk-Qw81-never-shown",
+                               "data_key": TEST_DATA_KEY})  # fmt: skip
+    assert "sk-Qw81-never-shown" not in repr(settings) and TEST_DATA_KEY not in repr(settings)

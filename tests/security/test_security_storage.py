@@ -1,5 +1,6 @@
 """Secrets at rest: station tokens stored only as SHA-256 hex, console passwords only as salted
-scrypt hashes, compared in constant time; secrets the console takes are never shown again."""
+scrypt hashes, compared in constant time; shop secrets, Douyin tokens and robot webhooks only
+encrypted with a key kept outside the database; secrets the console takes are never shown again."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from factories import TEST_DATA_KEY
 from seckit import ROBOT_SECRET, ROBOT_URL, SHOP_SECRET, Browser
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.models import Base, Station
 
@@ -19,10 +21,13 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def everything_stored(engine) -> str:
-    """Every value of every row of every table, as one text to search."""
+    """Every value of every row of every table as the database holds it (raw SQL: no column type
+    decodes anything on the way), as one text to search."""
     with engine.connect() as conn:
         return "\n".join(
-            repr(tuple(row)) for table in Base.metadata.sorted_tables for row in conn.execute(select(table))
+            repr(tuple(row))
+            for table in Base.metadata.sorted_tables
+            for row in conn.execute(text(f"SELECT * FROM {table.name}"))
         )
 
 
@@ -30,6 +35,7 @@ def cli_env(engine, tmp_path) -> dict[str, str]:
     return {
         "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SHIPGATE_INSTANCE_DIR": str(tmp_path / "cli-instance"),
+        "SHIPGATE_DATA_KEY": TEST_DATA_KEY,
         "SHIPGATE_DOUYIN_GATEWAY": "http://127.0.0.1:9",
     }
 
@@ -138,3 +144,112 @@ def test_secrets_the_console_takes_are_never_shown_again(app, session, world):
         text = page.get_data(as_text=True)
         leaked = [s for s in secrets if s in text]
         assert not leaked, (url, leaked)
+
+
+# -- shop secrets, Douyin tokens, robot webhooks: encrypted with a key not in the database ----------
+
+ACCESS, REFRESH = "access-Tk83-never-stored-in-clear", "refresh-Rf19-never-stored-in-clear"
+
+
+def test_shop_secrets_tokens_and_robot_webhooks_are_stored_encrypted(app, engine, session, world):
+    from server.models import Shop
+
+    shop = session.get(Shop, world.shop_id)
+    shop.access_token, shop.refresh_token, shop.auth_code = ACCESS, REFRESH, "auth-Ac55-never-in-clear"
+    session.commit()
+    dump = everything_stored(engine)
+    secrets = [SHOP_SECRET, ACCESS, REFRESH, "auth-Ac55-never-in-clear"]
+    if "robot_id" in world.ids:
+        secrets += [ROBOT_SECRET, ROBOT_URL, ROBOT_URL.split("key=")[1]]
+    for secret in secrets:
+        assert secret not in dump
+    assert "fernet:" in dump
+    session.expire_all()
+    shop = session.get(Shop, world.shop_id)  # and they read back as they were
+    assert (shop.app_secret, shop.access_token, shop.refresh_token) == (SHOP_SECRET, ACCESS, REFRESH)
+
+
+def test_a_wrong_data_key_fails_closed(engine, session, world):
+    from server import secretbox
+    from server.models import Shop
+
+    secretbox.install(secretbox.new_key())
+    try:
+        session.expire_all()
+        with pytest.raises(secretbox.SecretsKeyError, match="do not open"):
+            session.get(Shop, world.shop_id).app_secret  # noqa: B018
+    finally:
+        secretbox.install(TEST_DATA_KEY)
+
+
+def test_production_without_a_data_key_refuses_to_start(tmp_path):
+    from server.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="SHIPGATE_DATA_KEY"):
+        Settings.build({"instance_dir": str(tmp_path), "secret_key": "k", "production": True})
+    assert not (tmp_path / "data_key").exists()  # and no key was made up on the spot
+    key_file = tmp_path / "data.key"
+    key_file.write_text(TEST_DATA_KEY)
+    built = Settings.build(
+        {"instance_dir": str(tmp_path), "secret_key": "k", "production": True, "data_key_file": str(key_file)}
+    )
+    assert built.data_key == TEST_DATA_KEY
+
+
+def test_the_migration_seals_secrets_stored_in_clear(tmp_path):
+    from server import db, secretbox
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    db.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO shops (shop_id, name, app_key, app_secret, access_token, refresh_token, created_at)"
+                " VALUES ('1', 'old', 'k', :secret, :access, NULL, '2026-01-01 00:00:00')"
+            ),
+            {"secret": SHOP_SECRET, "access": ACCESS},
+        )
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        secret, access, refresh = conn.execute(
+            text("SELECT app_secret, access_token, refresh_token FROM shops")
+        ).one()
+    assert secret.startswith("fernet:") and access.startswith("fernet:") and refresh is None
+    assert (secretbox.unseal(secret), secretbox.unseal(access)) == (SHOP_SECRET, ACCESS)
+    from alembic import command
+
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:  # and back: clear again, as 0004 expects
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT app_secret FROM shops")).scalar() == SHOP_SECRET
+
+
+# -- files: the database, its WAL and the keys are private to the server's user ---------------------
+
+
+def test_the_sqlite_database_its_wal_and_the_keys_are_created_0600(tmp_path):
+    import os
+    import stat
+
+    from server import db
+    from server.settings import Settings
+
+    old = os.umask(0o022)  # what a shell outside systemd usually has
+    try:
+        instance = tmp_path / "instance"
+        settings = Settings.build({"instance_dir": str(instance)})  # makes secret_key and data_key
+        engine = db.make_engine(settings.resolved_database_url)
+        db.upgrade(engine)
+        with engine.begin() as conn:  # a write, so the WAL exists
+            conn.execute(
+                text("INSERT INTO warehouses (name, created_at) VALUES ('w', '2026-01-01 00:00:00')")
+            )
+            files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in instance.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert {"shipgate.sqlite3", "shipgate.sqlite3-wal", "secret_key", "data_key"} <= files.keys()
+    assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700

@@ -198,3 +198,15 @@ def test_another_badge_drops_the_waiting_qr(session, bench):
 def test_no_other_kind_of_code_is_handled(session, bench):
     answer = scan(session, bench, bench["order_id"])
     assert (answer.decision, answer.reason) == ("HOLD", "invalid_code")
+
+
+def test_a_clearing_note_with_a_buyer_phone_number_is_refused(as_lead, blocked, snapshot):
+    from server.models import ScanException
+
+    _order, answer = blocked
+    before = snapshot(ScanException)
+    response = as_lead.post(
+        f"/exceptions/{answer['exception_id']}/clear", {"resolution": "misscan", "note": "买家 138-1234-5678"}
+    )
+    assert response.status_code == 400 and "电话号码" in response.get_data(as_text=True)
+    assert snapshot(ScanException) == before

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import time_machine
 from click.testing import CliRunner
-from factories import make_order
+from factories import TEST_DATA_KEY, make_order
 from sqlalchemy import select
 
 from server.clock import SYSTEM, ManualClock, of
@@ -78,6 +78,7 @@ def test_the_cli_root_reads_the_machine_clock(engine, session, tmp_path):
     env = {
         "SHIPGATE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "SHIPGATE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SHIPGATE_DATA_KEY": TEST_DATA_KEY,  # the shop's secret was sealed with the suite's key
     }
     with time_machine.travel(CHINA_MIDNIGHT, tick=False):
         assert SYSTEM.now() == CHINA_MIDNIGHT

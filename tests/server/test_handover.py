@@ -15,7 +15,7 @@ def scan(client, token, code, scan_id, mode="bench", at="2026-11-26T09:00:00+08:
     return client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"}).json
 
 
-def test_manifest_per_courier_and_the_never_handed_over_list(client, session, station_token):
+def test_manifest_per_courier_and_the_never_handed_over_list(client, session, station_token, clock):
     _gate, gate_token = enrol(session, "交接口", "main", mode="handover")
     session.commit()
     sf = [make_order(session, tracking_no=f"SF12345678901{i:02d}") for i in range(3)]
@@ -26,7 +26,7 @@ def test_manifest_per_courier_and_the_never_handed_over_list(client, session, st
     for i, order in enumerate([*sf, yt]):
         scan(client, gate_token, order.tracking[0][0], f"hand-{i}", mode="handover")
     scan(client, gate_token, sf[0].tracking[0][0], "hand-again", mode="handover")  # scanned twice
-    now = datetime.now(UTC)
+    now = clock.now()
     pickups = handover.manifest(session, None, now - timedelta(hours=1), now + timedelta(hours=1))
     assert {(p.courier, p.count) for p in pickups} == {("顺丰速运", 4)}  # the factory's company for all
     missing = handover.not_handed_over(session, None, now - timedelta(hours=1), now + timedelta(hours=1))
@@ -40,12 +40,12 @@ def test_courier_falls_back_to_the_tracking_pattern():
     assert handover.courier_of("YT1234567890123", "圆通速递") == "圆通速递"
 
 
-def test_funnel_counts_where_refunds_were_stopped(client, session, station_token):
+def test_funnel_counts_where_refunds_were_stopped(client, session, station_token, clock):
     _gate, gate_token = enrol(session, "交接口", "main", mode="handover")
     session.commit()
-    start = datetime.now(UTC) - timedelta(days=1)
-    end = datetime.now(UTC) + timedelta(days=1)
-    now_s = int(datetime.now(UTC).timestamp())
+    start = clock.now() - timedelta(days=1)
+    end = clock.now() + timedelta(days=1)
+    now_s = int(clock.now().timestamp())  # the scans below are received at the test's clock
     at_bench, at_gate, never = (
         make_order(session),
         make_order(session, tracking_no="SF1234567890300"),

@@ -1,11 +1,20 @@
 """Ingest keeps the gate state in step, versions only grow, and recycled tracking numbers move."""
 
+from dataclasses import replace
+
 from factories import make_order, refund
 from sqlalchemy import select
 
 from server.gatestate import current_version
-from server.ingest import AfterSaleRecord, assign_tracking, cancel_tracking, upsert_after_sale, upsert_order
-from server.models import GateEntry, Waybill
+from server.ingest import (
+    AfterSaleRecord,
+    apply,
+    assign_tracking,
+    cancel_tracking,
+    upsert_after_sale,
+    upsert_order,
+)
+from server.models import AfterSale, GateEntry, Order, Waybill
 
 
 def entry(session, order_id) -> GateEntry:
@@ -90,3 +99,30 @@ def test_cancelled_waybill_resolves_to_nothing(session):
     cancel_tracking(session, "YT1234567890123")
     session.commit()
     assert entry(session, order.order_id).codes == [order.skus[0].sku_order_id]
+
+
+def test_a_poisoned_future_update_time_is_corrected_by_the_pull(session):
+    """A row stored with an update time far ahead of now (an old push, a broken clock) must not
+    outrank the pull's later truth."""
+    now = 1_800_000_000
+    order = make_order(session, update_time=now - 600)
+    poisoned = refund(session, order, status=12, update_time=now + 10 * 365 * 86400)
+    assert session.get(GateEntry, order.order_id).decision == "BLOCK"
+    closed = AfterSaleRecord(
+        aftersale_id=poisoned.aftersale_id, order_id=order.order_id, aftersale_type=2,
+        aftersale_status=28, refund_status=None, update_time=now - 60,
+    )  # fmt: skip
+    apply(session, after_sales=[closed], now=now)
+    snapshot = replace(order, order_status=3, update_time=now - 30)
+    session.get(Order, order.order_id).update_time = now + 86400  # poisoned too
+    assert apply(session, orders=[snapshot], now=now).stale == 0
+    session.commit()
+    assert session.get(AfterSale, poisoned.aftersale_id).aftersale_status == 28
+    assert session.get(Order, order.order_id).order_status == 3
+    assert session.get(Order, order.order_id).update_time == now - 30
+
+
+def test_a_stored_time_within_the_bound_still_outranks_an_older_record(session):
+    now = 1_800_000_000
+    order = make_order(session, update_time=now + 120)  # a clock two minutes fast: believed
+    assert apply(session, orders=[replace(order, order_status=3, update_time=now - 30)], now=now).stale == 1

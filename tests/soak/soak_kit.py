@@ -183,6 +183,7 @@ class ServerProc:
             "SHIPGATE_DATABASE_URL": database_url,
             "SHIPGATE_INSTANCE_DIR": str(workdir / "instance"),
             "SHIPGATE_SECRET_KEY": "soak-secret-key",
+            "SHIPGATE_DATA_KEY": "1Wv4cQ7pqu9V8JvYk2c4mFJj0bA0QoVY6t3lW2f7o1M=",
             "SHIPGATE_DOUYIN_GATEWAY": CLOSED_GATEWAY,
             "SHIPGATE_LOOKUP_BUDGET_MS": "100",
             "SHIPGATE_THREADS": "8",

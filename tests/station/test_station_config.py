@@ -14,6 +14,7 @@ FULL = """
 [server]
 url = "http://10.0.0.5:8080/"
 token = "t0k3n"
+insecure_http = true
 budget_ms = 250
 heartbeat_s = 15
 sync_timeout_s = 8
@@ -71,7 +72,7 @@ def error_for(tmp_path: Path, text: str) -> str:
 
 def test_full_file(tmp_path):
     config = load_config(write(tmp_path, FULL))
-    assert config.server.url == "http://10.0.0.5:8080"
+    assert config.server.url == "http://10.0.0.5:8080" and config.server.insecure_http is True
     assert config.server.budget_ms == 250 and config.server.heartbeat_s == 15.0
     assert config.scanner.device == "1a86:7523" and config.scanner.suffix == "CRLF"
     assert config.printer.kind == "network" and config.printer.port == 9101 and config.printer.width == 58
@@ -182,3 +183,42 @@ def test_the_example_file_parses_with_the_defaults():
     config = load_config(example)
     assert config.printer.kind == "network" and config.server.budget_ms == 300
     assert config.station.data_dir == Path("/var/lib/shipgate-station")
+
+
+# -- the token never crosses the network in clear by accident -----------------------------------------
+
+
+def _server_section(body: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(body + '\n[printer]\nkind = "dummy"\n[station]\nname = "A-01"\n')
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5:8080", "http://shipgate.lan", "http://[fd00::1]:8080"])
+def test_plain_http_to_another_machine_is_refused_with_a_clear_message(url):
+    with pytest.raises(
+        ConfigError, match=r"\[server\] url.*http:// to another machine sends the station token"
+    ):
+        parse_config(_server_section(f'[server]\nurl = "{url}"\ntoken = "t"'))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080",
+                                 "https://shipgate.lan"])  # fmt: skip
+def test_https_and_this_machine_need_no_exception(url):
+    assert parse_config(_server_section(f'[server]\nurl = "{url}"\ntoken = "t"')).server.url == url
+
+
+def test_insecure_http_is_an_explicit_choice():
+    config = parse_config(
+        _server_section('[server]\nurl = "http://10.0.0.5"\ntoken = "t"\ninsecure_http = true')
+    )
+    assert config.server.insecure_http is True and config.server.verify is True
+
+
+def test_a_ca_file_is_read_relative_to_the_config_and_must_load(tmp_path):
+    (tmp_path / "station.toml").write_text(
+        '[server]\nurl = "https://shipgate.lan"\ntoken = "t"\nca_file = "ca.pem"\n'
+        '[printer]\nkind = "dummy"\n[station]\nname = "A-01"\n'
+    )
+    with pytest.raises(ConfigError, match=r"ca_file.*cannot load the CA certificate"):
+        load_config(tmp_path / "station.toml")

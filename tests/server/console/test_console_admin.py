@@ -181,21 +181,24 @@ def test_qr_codes_are_plain_svg_without_scripts():
 
 
 def test_add_a_user_with_a_hashed_password(as_admin, session, new_web):
-    data = {"name": "zhao", "password": "zhao-pass-123", "password2": "zhao-pass-123", "role": "lead"}
+    data = {"name": "zhao", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "lead"}
     assert as_admin.post("/admin/users", data).status_code == 302
     user = session.scalar(select(User).where(User.name == "zhao"))
-    assert user.password_hash.startswith("scrypt:") and "zhao-pass-123" not in user.password_hash
+    assert user.password_hash.startswith("scrypt:") and "tea-kettle-93" not in user.password_hash
     entry = session.scalar(select(AuditLog).where(AuditLog.action == "user.add"))
-    assert "zhao-pass-123" not in str(entry.detail)
-    assert new_web().login("zhao", "zhao-pass-123").status_code == 302
+    assert "tea-kettle-93" not in str(entry.detail)
+    assert new_web().login("zhao", "tea-kettle-93").status_code == 302
 
 
 def test_bad_users_say_why_and_change_nothing(as_admin, snapshot):
     before = snapshot(*TABLES)
-    ok = {"name": "zhao", "password": "zhao-pass-123", "password2": "zhao-pass-123", "role": "lead"}
+    ok = {"name": "zhao", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "lead"}
     for change, message in [
         ({"password2": "other-pass-123"}, "两次输入的密码不一致"),
         ({"password": "short", "password2": "short"}, "密码至少 8 位"),
+        ({"password": "12345678", "password2": "12345678"}, "密码太简单"),
+        ({"password": "qwertyuiop", "password2": "qwertyuiop"}, "密码太简单"),
+        ({"password": "zhao20261201", "password2": "zhao20261201"}, "密码不能包含用户名"),
         ({"role": "root"}, "请选择角色"),
         ({"name": "admin"}, "该用户名已存在"),
         ({"name": "a b"}, "用户名只能包含"),
@@ -296,3 +299,55 @@ def test_audit_page_lists_console_actions(as_admin):
     as_admin.post("/admin/operators", {"name": "李四", "badge": "P002"})
     text = as_admin.get("/admin/audit").get_data(as_text=True)
     assert "operator.add" in text and "auth.login" in text and "user:admin" in text
+
+
+# --- admins are never bound to a warehouse --------------------------------------------------------
+
+
+def test_an_admin_bound_to_a_warehouse_gets_no_admin_rights(make_user, new_web, session, snapshot):
+    """Before: an admin bound to warehouse A could create an unbound admin and so reach every
+    warehouse. Now a bound admin row (an old one, or written around the console) is no admin."""
+    make_user("admin-a", "admin", warehouse="A")
+    bound = new_web()
+    assert bound.login("admin-a").status_code == 302
+    before = snapshot(User)
+    data = {"name": "escalated", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "admin"}
+    assert bound.post("/admin/users", data).status_code == 403
+    assert bound.get("/admin/").status_code == 403
+    assert snapshot(User) == before
+
+
+def test_an_admin_cannot_be_made_bound(as_admin, session, make_user, snapshot):
+    warehouse = make_user("lead-a", "lead", warehouse="A").warehouse_id
+    before = snapshot(User)
+    data = {"name": "b-admin", "password": "tea-kettle-93", "password2": "tea-kettle-93", "role": "admin",
+            "warehouse_id": str(warehouse)}  # fmt: skip
+    response = as_admin.post("/admin/users", data)
+    assert response.status_code == 400 and "管理员管理所有仓库" in response.get_data(as_text=True)
+    lead = session.scalar(select(User).where(User.name == "lead-a"))
+    response = as_admin.post(f"/admin/users/{lead.id}/role", {"role": "admin"})
+    assert response.status_code == 400 and "管理员管理所有仓库" in response.get_data(as_text=True)
+    assert snapshot(User) == before
+
+
+def test_the_migration_turns_bound_admins_into_leads(tmp_path):
+    from sqlalchemy import text
+
+    from server import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    db.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO warehouses (id, name, created_at) VALUES (1, 'A', '2026-01-01 00:00:00')")
+        )
+        for name, warehouse in (("free", None), ("bound", 1)):
+            conn.execute(
+                text("INSERT INTO users (name, password_hash, role, warehouse_id, active, created_at)"
+                     " VALUES (:n, 'x', 'admin', :w, 1, '2026-01-01 00:00:00')"),
+                {"n": name, "w": warehouse},
+            )  # fmt: skip
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        roles = dict(conn.execute(text("SELECT name, role FROM users")).all())
+    assert roles == {"free": "admin", "bound": "lead"}

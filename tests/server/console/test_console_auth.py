@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -77,7 +78,21 @@ def test_sign_in_goes_on_to_the_page_asked_for(web, make_user, session, password
     assert entry.actor == "user:wang"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example/x",  # a browser drops the tab: //evil.example/x
+        "/\n/evil.example/x",
+        "/\r\n/x",  # was a 500 (a newline in the Location header)
+        " //evil.example/x",
+        "/%09/evil.example/x",  # encoded twice: stays a path on this site, or is refused
+        "http:/evil.example",
+        "/\x00/x",
+    ],
+)
 def test_sign_in_never_redirects_off_site(web, make_user, target, password):
     make_user("wang")
     page = web.client.get("/login")
@@ -87,7 +102,10 @@ def test_sign_in_never_redirects_off_site(web, make_user, target, password):
         query_string={"next": target},
         data={"name": "wang", "password": password, "csrf_token": token},
     )
-    assert response.headers["Location"] == "/"
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    followed = "".join(c for c in location if c.isprintable() and not c.isspace()).replace("\\", "/")
+    assert followed.startswith("/") and not followed.startswith("//") and not urlsplit(followed).netloc
 
 
 def test_wrong_password_is_refused_with_a_message(web, make_user):
@@ -123,6 +141,16 @@ def test_signing_out_ends_the_session(as_lead, count):
     assert as_lead.post("/logout").status_code == 302
     assert as_lead.get("/").status_code == 302
     assert count(AuditLog, AuditLog.action == "auth.logout") == 1
+
+
+def test_a_cookie_copied_before_signing_out_is_refused_after(as_lead, client):
+    """Flask's session is a signed cookie: clearing it in one browser does not end a copy of it.
+    The session's generation does."""
+    assert as_lead.get("/").status_code == 200
+    stolen = client.get_cookie("shipgate_session").value
+    assert as_lead.post("/logout").status_code == 302
+    client.set_cookie("shipgate_session", stolen)
+    assert client.get("/").status_code == 302  # to the sign-in page
 
 
 def test_a_shift_lasts_twelve_hours(as_lead):
@@ -212,14 +240,27 @@ def test_five_failures_lock_the_account_even_against_the_right_password(web, mak
     assert count(AuditLog, AuditLog.action == "auth.login_failed") == 5
 
 
-def test_five_failures_from_one_address_lock_it_for_every_name(web, make_user):
+def test_a_few_failures_from_a_shared_address_do_not_lock_out_the_others_behind_it(web, make_user):
+    """A warehouse signs in from one NAT address: five typos of others do not lock wang out."""
     make_user("wang")
-    for name in ["a", "b", "c", "d", "e"]:
-        web.login(name, "guess-123456")
+    for name in ["a", "b", "c", "d", "e", "f"]:
+        assert web.login(name, "guess-123456").status_code == 401
+    assert web.login("wang").status_code == 302
+
+
+def test_many_failures_from_one_address_lock_it_for_every_name(web, make_user):
+    make_user("wang")
+    for i in range(throttle.LIMITS["ip"]):
+        web.login(f"user{i}", "guess-123456")
     response = web.login("wang")
     assert response.status_code == 401 and "登录失败次数过多" in response.get_data(as_text=True)
     other = web.login("wang", environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert other.status_code == 302  # another bench PC is not locked out
+    assert other.status_code == 302  # another address is not locked out
+
+
+def _fail(session, keys, when):
+    assert throttle.reserve(session, keys, when) is None
+    return throttle.record_failure(session, keys, when)
 
 
 def test_a_lock_ends_after_five_minutes_and_old_failures_fade(session, clock):
@@ -227,15 +268,25 @@ def test_a_lock_ends_after_five_minutes_and_old_failures_fade(session, clock):
     keys = throttle.keys_for("Wang", "10.0.0.1")
     assert keys == ["user:wang", "ip:10.0.0.1"]
     for i in range(4):
-        assert throttle.record_failure(session, keys, now + timedelta(seconds=i)) is None
-    until = throttle.record_failure(session, keys, now + timedelta(seconds=5))
+        assert _fail(session, keys, now + timedelta(seconds=i)) is None
+    until = _fail(session, keys, now + timedelta(seconds=5))
     assert until == now + timedelta(seconds=5) + throttle.LOCK_FOR
     assert throttle.locked_until(session, keys, now + timedelta(minutes=4)) == until
+    assert throttle.reserve(session, keys, now + timedelta(minutes=4)) == until  # refused unchecked
     assert throttle.locked_until(session, keys, now + timedelta(minutes=6)) is None
     # failures spread over more than the window never lock
     later = now + timedelta(hours=1)
     for i in range(8):
-        assert throttle.record_failure(session, keys, later + i * throttle.WINDOW / 3) is None
+        assert _fail(session, keys, later + i * throttle.WINDOW / 3) is None
+
+
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(session, clock):
+    """Attempts are counted before the password check: the sixth of forty in flight is refused
+    unchecked, however they interleave (here: all reserved before any is checked)."""
+    keys = throttle.keys_for("wang", "10.0.0.1")
+    now = clock.now()
+    admitted = [throttle.reserve(session, keys, now) is None for _ in range(40)]
+    assert admitted.count(True) == throttle.MAX_FAILURES
 
 
 def test_a_good_sign_in_clears_the_account_count(web, make_user, session):
@@ -245,4 +296,25 @@ def test_a_good_sign_in_clears_the_account_count(web, make_user, session):
     assert web.login("wang").status_code == 302
     session.expire_all()
     assert session.get(LoginThrottle, "user:wang") is None
-    assert session.get(LoginThrottle, "ip:127.0.0.1").failures == 3
+    assert session.get(LoginThrottle, "ip:127.0.0.1").failures == 3  # the good attempt is given back
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("12345678", "密码太简单"),
+        ("password1", "密码太简单"),
+        ("qwertyuiop", "密码太简单"),
+        ("1qaz2wsx3edc", "密码太简单"),
+        ("aaaaaaaaaaaa", "密码太简单"),
+        ("wang12345678", "密码不能包含用户名"),
+        ("shipgate2026", "密码太简单"),
+        ("short", "密码至少 8 位"),
+    ],
+)
+def test_common_and_trivial_passwords_are_refused_in_chinese(session, password, why):
+    user = accounts.create_user(session, "wang", "correct-horse-42", "lead", None, actor="test")
+    with pytest.raises(accounts.AccountError, match=why):
+        accounts.set_password(session, user, password, actor="test")
+    with pytest.raises(accounts.AccountError, match=why):
+        accounts.create_user(session, "wang1234", password, "lead", None, actor="test")

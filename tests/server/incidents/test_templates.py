@@ -44,7 +44,17 @@ def test_the_defaults_cover_each_situation():
         ("这属于不当得利", "不得威胁买家"),
         ("运费由您承担", "费用不能由买家承担"),
         ("请到付寄回", "不能让买家到付"),
-        ("联系 13800138000", "手机号样式的数字"),
+        ("联系 13800138000", "电话号码样式的数字"),
+        # after normalising: separators, full-width digits, +86, landlines, street addresses
+        ("联系 138-1234-5678", "电话号码"),
+        ("联系 138 1234 5678", "电话号码"),
+        ("联系 １３８１２３４５６７８", "电话号码"),  # full-width digits
+        ("联系 +86 138.1234.5678", "电话号码"),
+        ("座机 021-6234 5678", "电话号码"),
+        ("寄到 上海市浦东新区张江路88号", "地址"),
+        ("送到 3栋2单元501室", "地址"),
+        ("送到 ３栋２单元５０１室", "地址"),
+        ("加 ＱＱ 好友", "QQ"),
         ("订单 {order}", "未知的占位符：{order}"),
         ("订单 {order_id", "花括号不成对"),
         ("", "内容不能为空"),
@@ -106,3 +116,23 @@ def test_reading_the_pages_writes_nothing(as_admin, session, station_scan, snaps
     assert f"订单号 {order.order_id}）因我们的失误被误发" in page  # the default, read, not stored
     assert DEFAULTS["signed_return"].title in as_admin.get("/incidents/templates").get_data(as_text=True)
     assert snapshot(ContactTemplate, Incident) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号 4835804142146756441 已退款",
+        "补偿 5 元，优惠券 10.50 元",
+        "2026-11-26 09:00 已拦截",
+        "{order_id}",
+    ],
+)
+def test_order_ids_money_and_times_are_not_mistaken_for_personal_data(text):
+    assert problems(text) == []
+
+
+def test_a_note_with_a_dashed_phone_number_is_refused():
+    from server.incidents.forms import note_form
+
+    form = note_form({"note": "买家电话 138-1234-5678"})
+    assert not form.ok and "请勿填写手机号" in form.errors["note"]

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from factories import TEST_DATA_KEY
 
 from server.settings import Settings
 
@@ -31,6 +32,7 @@ def settings(tmp_path, sandbox) -> Settings:
     return Settings.build(
         {
             "instance_dir": str(tmp_path / "instance"),
+            "data_key": TEST_DATA_KEY,
             "secret_key": "test-secret-key",
             "douyin_gateway": sandbox.url,
             "lookup_budget_ms": 400,
