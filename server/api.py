@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import handover
+from server import forwarding, handover
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
@@ -18,7 +18,7 @@ from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
 from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
 from server.scans import ScanRequest
-from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
+from shipgate.wire import BATCH_LIMIT, Decision, Forwarding, Reason, ScanMode
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -192,6 +192,36 @@ def heartbeat():
     station.last_seen_at = utcnow()
     session.commit()
     return jsonify(ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session))
+
+
+# --- the inline gate: did each PASS reach the packing PC (server/forwarding.py) ---------------
+
+
+@bp.post("/scans/forwarding")
+def post_forwarding():
+    """Whether the station typed each PASS into the packing PC; stored on the station's own scans."""
+    body = json_body()
+    expect_fields(body, required={"reports"})
+    items = body["reports"]
+    if not isinstance(items, list) or not items or len(items) > BATCH_LIMIT:
+        raise InvalidField(f"reports 必须是 1–{BATCH_LIMIT} 条的数组")
+    reports = [parse_forward_report(item, f"reports[{i}]") for i, item in enumerate(items)]
+    return jsonify(results=forwarding.record(get_session(), g.station.id, reports))
+
+
+def parse_forward_report(item: object, where: str) -> forwarding.ForwardReport:
+    if not isinstance(item, dict):
+        raise InvalidField(f"{where} 必须是 JSON 对象")
+    expect_fields(item, required={"scan_id", "state", "at"}, optional={"problem"}, where=where)
+    scan_id, state, problem = item["scan_id"], item["state"], item.get("problem")
+    if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
+        raise InvalidField(f"{where}.scan_id 必须是 1–64 位字母、数字或 _.:-")
+    if not isinstance(state, str) or state not in {f.value for f in Forwarding}:
+        raise InvalidField(f"{where}.state 必须是 forwarded、failed 或 unknown")
+    if problem is not None and (not clean_text(problem) or len(problem) > 500):
+        raise InvalidField(f"{where}.problem 必须是不超过 500 个字符的字符串")
+    at = parse_time(item["at"], f"{where}.at")
+    return forwarding.ForwardReport(scan_id, Forwarding(state), at, problem)
 
 
 # --- parsing -------------------------------------------------------------------------------

@@ -158,6 +158,10 @@ class Gate:
             "station_decision": request.station_decision,
             "station_reason": request.station_reason,
             "station_gate_version": request.station_gate_version,
+            # the inline gate: set later by POST /api/v1/scans/forwarding (server/forwarding.py)
+            "forward_state": None,
+            "forward_at": None,
+            "forward_problem": None,
         }
         exception = None
         if code.kind in LEAD_CODES or reason is Reason.DRILL:

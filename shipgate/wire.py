@@ -26,6 +26,13 @@ POST /api/v1/heartbeat
               "queue_depth", "rss_bytes", "mode", "operator"}
     response {"ok": true, "server_time", "gate_version"}
 
+POST /api/v1/scans/forwarding     (the inline gate: did each PASS reach the packing PC)
+    request  {"reports": [{"scan_id", "state": "forwarded"|"failed"|"unknown", "at": ISO-8601 str,
+                           "problem": str|null}]}                                  (at most 500)
+    response {"results": [{"scan_id", "stored": bool, "error": null|"unknown_scan"|"not_pass"}]}
+    Sent after the scan itself is on the server (online, or uploaded in a batch); "unknown_scan"
+    means not yet: the station reports it again later. A stored report is never changed.
+
 Errors are always {"error": <machine code>, "message": <zh-CN text>} with a 4xx status.
 """
 
@@ -120,3 +127,19 @@ class Verdict:
     @property
     def message(self) -> str:
         return message_for(self.reason, self.sku_order_ids_out)
+
+
+# -- the inline gate (issue 13): whether a PASS was typed into the packing PC ---------------------
+
+
+class Forwarding(StrEnum):
+    FORWARDED = "forwarded"  # the code and its suffix reached the PC: the ERP printed the waybill
+    FAILED = "failed"  # it did not (device gone, no reply): no waybill printed
+    UNKNOWN = "unknown"  # the station stopped while typing: the PC may hold part of the code
+
+
+FORWARDING_LABELS: dict[Forwarding, str] = {
+    Forwarding.FORWARDED: "已送到打单电脑",
+    Forwarding.FAILED: "转发失败 运单未打印",
+    Forwarding.UNKNOWN: "转发中断 运单可能未打印",
+}

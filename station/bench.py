@@ -470,6 +470,7 @@ def build_bench(
         stale_policy=st.stale_policy,
     )
     journal = Journal(st.data_dir / "journal.sqlite3")
+    forward_log = ForwardLog(st.data_dir / "journal.sqlite3")  # the inline gate's records
     link = LinkStatus()
     bench: Bench | None = None
     printer = printer_from_config(config) if with_printer else None
@@ -497,6 +498,7 @@ def build_bench(
         status=lambda: heartbeat_payload(bench.status(), __version__),
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
+        forward_log=forward_log,
     )
     enabled = with_display and config.display.enabled
     display = make_display(enabled, config.display.style, display_stream or sys.stdout)
@@ -516,7 +518,7 @@ def build_bench(
         red=pc.red,
         buzzer=pc.buzzer,
         forwarder=forwarder_from_config(config.forward),
-        forward_log=ForwardLog(st.data_dir / "journal.sqlite3"),
+        forward_log=forward_log,
         pass_slip=pc.on_pass == "slip",
     )
     return bench

@@ -86,6 +86,23 @@ class ScanUpload:
 
 
 @dataclass(frozen=True)
+class ForwardReport:
+    """One forwarding attempt for POST /api/v1/scans/forwarding."""
+
+    scan_id: str
+    state: str  # shipgate.wire.Forwarding
+    at: str
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class ForwardAnswer:
+    scan_id: str
+    stored: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
 class GateEntry:
     order_id: str
     decision: Decision
@@ -167,6 +184,13 @@ class GateClient:
     def heartbeat(self, payload: dict[str, Any]) -> HeartbeatReply:
         data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=payload)
         return _parse(_heartbeat, data)
+
+    # -- the inline gate: whether each PASS reached the packing PC (shipgate.wire) --------------
+
+    def report_forwarding(self, reports: Sequence[ForwardReport]) -> list[ForwardAnswer]:
+        body = {"reports": [asdict(r) for r in reports]}
+        data = self._call("POST", "/scans/forwarding", self.sync_timeout_s, retry="any", json=body)
+        return _parse(_forward_answers, data)
 
     def _call(self, method: str, path: str, budget_s: float, *, retry: str, **kwargs: Any) -> Any:
         deadline = time.monotonic() + budget_s
@@ -309,3 +333,9 @@ def _heartbeat(data: dict[str, Any]) -> HeartbeatReply:
         server_time=_opt_str(data.get("server_time")),
         gate_version=_opt_int(data.get("gate_version")),
     )
+
+
+def _forward_answers(data: dict[str, Any]) -> list[ForwardAnswer]:
+    return [
+        ForwardAnswer(str(r["scan_id"]), bool(r["stored"]), _opt_str(r.get("error"))) for r in data["results"]
+    ]

@@ -18,6 +18,7 @@ from typing import Any
 from shipgate.wire import BATCH_LIMIT
 from station.client import (
     BadResponse,
+    ForwardReport,
     GateClient,
     GateError,
     Rejected,
@@ -25,6 +26,7 @@ from station.client import (
     ServerUnreachable,
     Unauthorized,
 )
+from station.forwardlog import ForwardLog
 from station.journal import Journal, JournalEntry, JournalError
 from station.replica import Replica, ReplicaError
 
@@ -75,6 +77,7 @@ class Uplink:
         status: Callable[[], dict[str, Any]],
         sync_interval_s: float = 5.0,
         heartbeat_s: float = 30.0,
+        forward_log: ForwardLog | None = None,
     ) -> None:
         self.client = client
         self.replica = replica
@@ -83,6 +86,7 @@ class Uplink:
         self.status = status
         self.sync_interval_s = sync_interval_s
         self.heartbeat_s = heartbeat_s
+        self.forward_log = forward_log
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,6 +140,7 @@ class Uplink:
                 )
             self.link.report(True)
             self.upload_pending()
+            self.report_forwarding()
             return True
         except GateError as exc:
             log.log(logging.DEBUG if isinstance(exc, ServerUnreachable) else logging.WARNING, "sync: %s", exc)
@@ -180,6 +185,28 @@ class Uplink:
         duplicates = sum(1 for r in results if r.duplicate)
         log.info("upload: %d scans uploaded (%d already known to the server)", len(answers), duplicates)
         return len(answers)
+
+    def report_forwarding(self) -> int:
+        """Tell the server whether each PASS reached the packing PC (after the scans themselves)."""
+        if self.forward_log is None:
+            return 0
+        total = 0
+        while records := self.forward_log.pending(BATCH_LIMIT):
+            answers = self.client.report_forwarding(
+                [
+                    ForwardReport(r.scan_id, r.state.value, r.finished_at or r.started_at, r.problem)
+                    for r in records
+                ]
+            )
+            for a in answers:
+                if a.error == "not_pass":
+                    log.error("forwarding: the server says scan %s is no PASS; report dropped", a.scan_id)
+            done = [a.scan_id for a in answers if a.stored or a.error == "not_pass"]
+            self.forward_log.mark_reported(done)
+            total += len(done)
+            if len(done) < len(records):  # the rest are not on the server yet: next time
+                return total
+        return total
 
     def heartbeat_once(self) -> bool:
         try:

@@ -13,6 +13,7 @@ from server.douyin.enums import (
     MAIN_STATUS_DESC,
     ORDER_STATUS_DESC,
 )
+from shipgate.wire import FORWARDING_LABELS
 
 # Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -53,6 +54,8 @@ DEVICE_STATES = {
 }
 
 MODES = {"bench": "打包台", "handover": "交接点"}
+
+FORWARDING = {state.value: text for state, text in FORWARDING_LABELS.items()}  # the inline gate
 
 
 def label(table: dict, value: object) -> str:

@@ -75,6 +75,10 @@ class Scan(Base):
     station_decision: Mapped[str | None] = mapped_column(String(8))
     station_reason: Mapped[str | None] = mapped_column(String(32))
     station_gate_version: Mapped[int | None]
+    # The inline gate: whether this PASS was typed into the packing PC (None: not forwarded by design)
+    forward_state: Mapped[str | None] = mapped_column(String(12))  # shipgate.wire.Forwarding
+    forward_at: Mapped[datetime | None]
+    forward_problem: Mapped[str | None] = mapped_column(String(200))
 
     station: Mapped[Station] = relationship()
 
