@@ -136,11 +136,24 @@ class VirtualGadget(_PtyDevice):
 
 
 class VirtualCh9329(_PtyDevice):
-    """A CH9329 on a pty. `silent` drops replies (a dead chip); `status` answers every frame with it."""
+    """A CH9329 on a pty. `silent` drops replies (a dead chip); `status` answers every frame with it.
 
-    def __init__(self, link: str | Path, pc: PackingPC, *, silent: bool = False, status: int = 0) -> None:
+    A pty moves bytes at once whatever the baud rate; `line_baud` makes the chip take as long as a
+    real serial line would (10 bits a byte: the frame in, then the reply out), for the benchmarks.
+    """
+
+    def __init__(
+        self,
+        link: str | Path,
+        pc: PackingPC,
+        *,
+        silent: bool = False,
+        status: int = 0,
+        line_baud: int | None = None,
+    ) -> None:
         self.silent = silent
         self.status = status
+        self.byte_s = 10 / line_baud if line_baud else 0.0
         self.frames = 0
         self.bad_frames = 0
         super().__init__(link, pc)
@@ -165,11 +178,16 @@ class VirtualCh9329(_PtyDevice):
                 self._reply(master, 0xE4)
                 continue
             self.frames += 1
+            if self.byte_s:  # the frame's time on the wire (line-rate simulation, not synchronisation)
+                time.sleep(len(raw) * self.byte_s)
+                at = time.perf_counter()
             if self.status == 0 and frame.command == 0x02 and len(frame.data) == REPORT_LEN:
                 self.pc.feed(frame.data, at)
             self._reply(master, self.status if frame.command == 0x02 else 0xE3)
 
     def _reply(self, master: int, status: int) -> None:
+        if self.byte_s:
+            time.sleep(7 * self.byte_s)  # the reply's time on the wire
         if not self.silent:
             with contextlib.suppress(OSError):
                 os.write(master, reply_frame(status))
