@@ -443,6 +443,7 @@ def build_bench(
     with_scanner: bool = True,
     with_printer: bool = True,
     with_display: bool = True,
+    with_forwarder: bool = True,  # False for `check`: IT's test must never type into the packing PC
     display_stream: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> Bench:
@@ -517,7 +518,7 @@ def build_bench(
         paper_width_mm=pc.width,
         red=pc.red,
         buzzer=pc.buzzer,
-        forwarder=forwarder_from_config(config.forward),
+        forwarder=forwarder_from_config(config.forward) if with_forwarder else None,
         forward_log=forward_log,
         pass_slip=pc.on_pass == "slip",
     )

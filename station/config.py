@@ -152,6 +152,10 @@ def parse_config(
     )
     for section in sections.values():
         section.reject_unknown()
+    if forward.kind != "none" and config.station.mode is ScanMode.HANDOVER:
+        raise ConfigError(
+            f'{source}: [forward] kind must be "none" at a handover station (no packing PC there)'
+        )
     return config
 
 

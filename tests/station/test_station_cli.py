@@ -14,6 +14,7 @@ from station_testkit import ORDER_OK, ORDER_REFUNDED, TOKEN, in_order
 from station import cli
 from station.bench import build_bench
 from station.config import load_config
+from station.forwardlog import ForwardLog
 from station.virtual import measure_scan_to_print
 
 REPO = Path(__file__).parents[2]
@@ -126,3 +127,11 @@ def test_run_with_an_unwritable_data_dir_fails_clearly(tmp_path, gate_server, ca
     config.write_text(text)
     assert cli.main(["run", "--config", str(config)]) == 1
     assert "cannot start the station" in caplog.text
+
+
+def test_check_never_types_into_the_packing_pc(tmp_path, gate_server, capture_printer, gadget, packing_pc):
+    config = station_toml(tmp_path, gate_server, capture_printer.port)
+    config.write_text(config.read_text() + f'[forward]\nkind = "hidg"\ndevice = "{gadget.path}"\n')
+    assert cli.main(["check", ORDER_OK, "--config", str(config)]) == 0
+    log = ForwardLog(tmp_path / "data" / "journal.sqlite3")
+    assert log.pending() == [] and packing_pc.reports == 0  # nothing typed, nothing even attempted

@@ -247,3 +247,8 @@ def test_inline_gate_mistakes_are_named(tmp_path, extra, message):
 def test_printer_on_pass_is_checked(tmp_path):
     text = MINIMAL.replace('kind = "dummy"', 'kind = "dummy"\non_pass = "waybill"')
     assert '[printer] on_pass must be one of none, slip (got "waybill")' in error_for(tmp_path, text)
+
+
+def test_no_forwarding_at_a_handover_station(tmp_path):
+    text = MINIMAL.replace('name = "A-01"', 'name = "A-01"\nmode = "handover"') + '[forward]\nkind = "hidg"\n'
+    assert '[forward] kind must be "none" at a handover station' in error_for(tmp_path, text)
