@@ -25,7 +25,7 @@ from station import decision
 from station.client import GateClient, GateError, ScanResult
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
-from station.forward import FORWARD_FAILED, Forwarder, ForwardError, forwarder_from_config, forwards
+from station.forward import FORWARD_FAILED, Forwarder, forward_journaled, forwarder_from_config, forwards
 from station.forwardlog import ForwardLog
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
@@ -113,7 +113,7 @@ class Bench:
     def start(self) -> None:
         """Decide what a previous run left undecided, then start the parts' threads."""
         self.recover()
-        if self.forward_log is not None and (unknown := self.forward_log.recover(_iso(self.clock()))):
+        if self.forward_log is not None and (unknown := self.forward_log.recover(self._now_iso())):
             log.warning("%d codes were being typed into the packing PC when the station stopped", unknown)
         for part in (self.printer, self.uplink, self.scanner):
             if part is not None and hasattr(part, "start"):
@@ -194,9 +194,7 @@ class Bench:
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
             self.alarm = None if self.alarm in decision.LOCAL_MESSAGES.values() else self.alarm
-            problem = (
-                self._forward(outcome, code.kind, normalise(raw)) if forwards(outcome, code.kind) else None
-            )
+            problem = self._forward(outcome, normalise(raw)) if forwards(outcome, code.kind) else None
             self._act(outcome, now, print_slip=code.kind not in _LEAD_KINDS)
             if problem is not None:
                 self._forward_failed(outcome, problem, now)
@@ -257,32 +255,13 @@ class Bench:
 
     # -- the inline gate: forwarding a PASS to the packing PC (station/forward.py) ---------------
 
-    def _forward(self, outcome: Outcome, kind: CodeKind, scanned: str) -> str | None:
+    def _forward(self, outcome: Outcome, scanned: str) -> str | None:
         """Type the scanned code into the packing PC, journaled before and after. The problem, or None."""
-        if self.forwarder is None or outcome.scan_id is None:
+        if self.forwarder is None:
             return None
-        try:
-            if self.forward_log is not None:
-                self.forward_log.begin(outcome.scan_id, _iso(self.clock()))
-        except JournalError as exc:  # journal first: no record, no typing
-            return f"journal: {exc}"
-        problem = None
-        try:
-            self.forwarder.forward(scanned)
-        except ForwardError as exc:
-            problem = str(exc)
-        except Exception as exc:  # a bug in a forwarder is a failed forward, never a crash
-            log.exception("scan %s: forwarding failed unexpectedly", outcome.scan_id)
-            problem = f"{type(exc).__name__}: {exc}"
-        try:
-            if self.forward_log is not None:
-                self.forward_log.finish(outcome.scan_id, problem is None, _iso(self.clock()), problem)
-        except JournalError as exc:
-            log.error("scan %s: cannot journal the forwarding: %s", outcome.scan_id, exc)
-        if problem is None:
-            log.info("scan %s: forwarded to the packing PC", outcome.scan_id)
-            if self.alarm == FORWARD_FAILED:
-                self.alarm = None
+        problem = forward_journaled(self.forwarder, self.forward_log, outcome.scan_id, scanned, self._now_iso)
+        if problem is None and self.alarm == FORWARD_FAILED:
+            self.alarm = None
         return problem
 
     def _forward_failed(self, outcome: Outcome, problem: str, now: float) -> None:
@@ -381,6 +360,9 @@ class Bench:
             )
         except Exception:
             log.exception("display refresh failed")
+
+    def _now_iso(self) -> str:
+        return _iso(self.clock())
 
     def _local(self, now: float) -> str:
         return datetime.fromtimestamp(now, self.tz).strftime("%Y-%m-%d %H:%M:%S")

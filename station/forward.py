@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from shipgate.codes import CodeKind
 from shipgate.wire import Decision
+from station.journal import JournalError
 
 if TYPE_CHECKING:
     from station.decision import Outcome
+    from station.forwardlog import ForwardLog
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,33 @@ FORWARD_FAILED = "转发失败 运单未打印 请重新扫描或联系主管"
 def forwards(outcome: Outcome, kind: CodeKind) -> bool:
     """The one rule: a PASS of a parcel code, and nothing else, reaches the packing PC."""
     return outcome.decision is Decision.PASS and kind in FORWARDED_KINDS and outcome.scan_id is not None
+
+
+def forward_journaled(
+    forwarder: Forwarder, forward_log: ForwardLog | None, scan_id: str, code: str, now: Callable[[], str]
+) -> str | None:
+    """Type one PASS, journaled first (no record, no typing) and after. The problem, or None."""
+    try:
+        if forward_log is not None:
+            forward_log.begin(scan_id, now())
+    except JournalError as exc:
+        return f"journal: {exc}"
+    problem = None
+    try:
+        forwarder.forward(code)
+    except ForwardError as exc:
+        problem = str(exc)
+    except Exception as exc:  # a bug in a forwarder is a failed forward, never a crash
+        log.exception("scan %s: forwarding failed unexpectedly", scan_id)
+        problem = f"{type(exc).__name__}: {exc}"
+    try:
+        if forward_log is not None:
+            forward_log.finish(scan_id, problem is None, now(), problem)
+    except JournalError as exc:
+        log.error("scan %s: cannot journal the forwarding: %s", scan_id, exc)
+    if problem is None:
+        log.info("scan %s: forwarded to the packing PC", scan_id)
+    return problem
 
 
 def key_report(char: str) -> bytes:
