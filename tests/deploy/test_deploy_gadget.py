@@ -4,6 +4,7 @@ keyboard (run against a plain directory with SHIPGATE_CONFIGFS/SHIPGATE_UDC: no 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,10 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_script_is_valid_bash():
     subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck:  # optional lint, as for install-station.sh
+        result = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout
 
 
 def test_up_builds_a_boot_keyboard_gadget_and_binds_it(tmp_path):
