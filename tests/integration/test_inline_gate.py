@@ -152,3 +152,49 @@ def test_an_unplugged_forward_device_alarms_and_the_server_knows(
     assert pc.wait_for(1) and pc.codes() == [order.order_id]
     assert wait_until(lambda: forward_state(session, order.order_id) == ["failed", "forwarded"], timeout=10)
     assert forwarding.unforwarded_passes(session, None, utcnow()) == [] and bench.alarm is None
+
+
+def test_a_keyboard_scanner_grabbed_through_evdev_feeds_the_inline_gate(
+    tmp_path, live_server, station_token, session
+):
+    """[scanner] kind = "hid": synthetic key events from a fake input device (no kernel needed)."""
+    from station_testkit import FakeInputDevice, keystrokes
+
+    from station.hidscanner import HidScanner
+
+    refunded = make_order(session, tracking_no="YT1234567890123")
+    refund(session, refunded)
+    clear = make_order(session, tracking_no="SF1234567890123")
+    pc = PackingPC()
+    gadget = VirtualGadget(tmp_path / "hidg0", pc)
+    data = {
+        "server": {"url": live_server.url, "token": station_token},
+        "scanner": {"kind": "hid", "device": "auto"},
+        "printer": {"kind": "dummy"},
+        "station": {"name": "打包台1", "data_dir": str(tmp_path / "station"), "sync_interval_s": 0.2},
+        "display": {"enabled": False},
+        "forward": {"kind": "hidg", "device": gadget.path},
+    }
+    bench = build_bench(parse_config(data, base_dir=tmp_path), with_scanner=False, with_display=False)
+    device = FakeInputDevice("Honeywell Scanner")
+    bench.scanner = HidScanner(
+        "auto", on_code=bench.submit, resolve=lambda spec: "/dev/input/event5", opener=lambda path: device
+    )
+    stop = threading.Event()
+    loop = threading.Thread(target=bench.run, args=(stop,), daemon=True)
+    try:
+        bench.start()
+        loop.start()
+        assert wait_until(lambda: bench.scanner.state is ScannerState.CONNECTED) and device.grabbed
+        device.type(keystrokes("YT1234567890123") + keystrokes("SF1234567890123"))
+        assert pc.wait_for(1)
+        assert wait_until(lambda: len(bench.journal.entries()) == 2)
+        assert pc.codes() == ["SF1234567890123"]
+        assert wait_until(lambda: forward_state(session, clear.order_id) == ["forwarded"], timeout=10)
+        assert forward_state(session, refunded.order_id) == [None]
+    finally:
+        stop.set()
+        loop.join(5)
+        bench.stop()
+        gadget.close()
+        device.close()

@@ -4,38 +4,21 @@ offers one."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import threading
-from collections import deque
 
 import pytest
-from evdev import InputEvent, ecodes
-from station_testkit import wait_until
+from evdev import ecodes
+from station_testkit import FakeInputDevice, keystrokes, wait_until
 
 from station.hidscanner import UNKNOWN, HidScanner, InputInfo, KeyDecoder, resolve_input
 from station.scanner import ScannerState
 
 E = ecodes
-SHIFT_OF = set('ABCDEFGHIJKLMNOPQRSTUVWXYZ!@#$%^&*()_+{}|:"~<>?')
 KEY_OF = {
     **{c: getattr(E, f"KEY_{c.upper()}") for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
     "-": E.KEY_MINUS,
 }
-
-
-def keystrokes(text: str, end: int = E.KEY_ENTER, shift: int = E.KEY_LEFTSHIFT) -> list[tuple[int, int]]:
-    """(code, value) events a scanner sends for text: Shift around capitals, press and release each key."""
-    events = []
-    for ch in text:
-        code = KEY_OF[ch.lower()]
-        if ch in SHIFT_OF:
-            events.append((shift, 1))
-        events += [(code, 1), (code, 0)]
-        if ch in SHIFT_OF:
-            events.append((shift, 0))
-    return events + [(end, 1), (end, 0)]
 
 
 def decode(events: list[tuple[int, int]], decoder: KeyDecoder | None = None) -> list[str]:
@@ -120,59 +103,6 @@ def test_a_path_is_followed_each_time(tmp_path):
 
 
 # -- the reader, with a fake input device feeding synthetic events ------------------------------
-
-
-class FakeInputDevice:
-    """What evdev.InputDevice offers the reader: fd (select), read(), grab()/ungrab(), close()."""
-
-    def __init__(self, name: str = "fake scanner") -> None:
-        self.name = name
-        self._r, self._w = os.pipe()
-        os.set_blocking(self._r, False)
-        self.fd = self._r
-        self._events: deque[InputEvent] = deque()
-        self._lock = threading.Lock()
-        self.grabbed = False
-        self.gone = False
-        self.closed = False
-
-    def type(self, events: list[tuple[int, int]]) -> None:
-        with self._lock:
-            for code, value in events:
-                self._events.append(InputEvent(0, 0, E.EV_KEY, code, value))
-                self._events.append(InputEvent(0, 0, E.EV_SYN, E.SYN_REPORT, 0))
-        os.write(self._w, b"x")
-
-    def unplug(self) -> None:
-        self.gone = True
-        os.write(self._w, b"x")
-
-    def read(self):
-        with contextlib.suppress(BlockingIOError):
-            os.read(self._r, 4096)
-        if self.gone:
-            raise OSError(errno.ENODEV, "No such device")
-        with self._lock:
-            events, self._events = list(self._events), deque()
-        if not events:
-            raise BlockingIOError
-        return iter(events)
-
-    def grab(self) -> None:
-        if self.gone:
-            raise OSError(errno.ENODEV, "No such device")
-        self.grabbed = True
-
-    def ungrab(self) -> None:
-        if self.gone:
-            raise OSError(errno.ENODEV, "No such device")
-        self.grabbed = False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            os.close(self._r)
-            os.close(self._w)
 
 
 @pytest.fixture
