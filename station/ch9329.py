@@ -123,7 +123,7 @@ class Ch9329Forwarder:
         self.address = address
         # A reply is 7 bytes after a 14-byte frame: ~22 ms at 9600 baud; allow the chip (and a busy
         # station) slack before calling it silent.
-        self.reply_timeout_s = reply_timeout_s or max(0.25, 21 * 10 / baud * 4)
+        self.reply_timeout_s = reply_timeout_s or max(0.5, 21 * 10 / baud * 4)
         self.description = f"ch9329 {device} @ {baud}"
         self.state = ForwardState.READY
         self._sleep = sleep

@@ -6,6 +6,7 @@ serial line's time per frame and reply). Every code is a PASS (only a PASS is fo
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
@@ -97,7 +98,9 @@ def report(label: str, mode: str, first: list[float], last: list[float]) -> dict
     return {"first_p99_ms": pct(first, 0.99), "last_p99_ms": pct(last, 0.99)}
 
 
-def scan_to_keyboard(orders: int = 10_000) -> dict:
+def scan_to_keyboard(orders: int = 10_000, only: tuple[str, ...] = ()) -> dict:
+    """All SETUPS, or those whose label starts with one of `only` (e.g. "ch9329")."""
+    setups = [s for s in SETUPS if not only or s[0].startswith(only)]
     workdir = Path(tempfile.mkdtemp(prefix="shipgate-bench-forward-"))
     load_escpos(workdir / "escpos")
     server = ServerProcess(18084)
@@ -109,14 +112,14 @@ def scan_to_keyboard(orders: int = 10_000) -> dict:
     codes = [(order_ids if i % 2 else tracking)[good[(i * 7919) % len(good)]] for i in range(1000)]
     figures = {}
     with server:
-        for label, kind, baud, scans in SETUPS:
+        for label, kind, baud, scans in setups:
             run = workdir / f"{kind}-{baud}-online"
             run.mkdir()
             figures[(label, "online")] = report(
                 label, "online", *measure(server.url, token, run, kind, baud, codes[:scans])
             )
     # The server is gone now; each station's replica, synced while online, decides.
-    for label, kind, baud, scans in SETUPS:
+    for label, kind, baud, scans in setups:
         run = workdir / f"{kind}-{baud}-online"
         figures[(label, "replica")] = report(
             label, "replica", *measure("http://127.0.0.1:9", token, run, kind, baud, codes[:scans])
@@ -128,4 +131,4 @@ if __name__ == "__main__":
     import logging
 
     logging.getLogger("station").setLevel(logging.ERROR)
-    scan_to_keyboard()
+    scan_to_keyboard(only=tuple(sys.argv[1:]))
