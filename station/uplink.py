@@ -198,15 +198,20 @@ class Uplink:
                     for r in records
                 ]
             )
-            for a in answers:
-                if a.error == "not_pass":
-                    log.error("forwarding: the server says scan %s is no PASS; report dropped", a.scan_id)
-            done = [a.scan_id for a in answers if a.stored or a.error == "not_pass"]
+            done = [a.scan_id for a in answers if a.stored or self._never_storable(a.scan_id, a.error)]
             self.forward_log.mark_reported(done)
             total += len(done)
             if len(done) < len(records):  # the rest are not on the server yet: next time
                 return total
         return total
+
+    def _never_storable(self, scan_id: str, error: str | None) -> bool:
+        """A report the server will never take: its scan is no PASS there, or was refused for good."""
+        if error == "not_pass":
+            log.error("forwarding: the server says scan %s is no PASS; report dropped", scan_id)
+            return True
+        entry = self.journal.get(scan_id) if error == "unknown_scan" else None
+        return entry is not None and entry.upload == "rejected"
 
     def heartbeat_once(self) -> bool:
         try:

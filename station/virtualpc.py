@@ -103,11 +103,14 @@ class _PtyDevice(VirtualPort):
         return real
 
     def unplug(self) -> None:
+        """Gone, as a pulled cable or an unbound gadget: the pair is closed and its name removed (a
+        dangling name could meet another process's new pty under the same /dev/pts number)."""
         self._stop.set()
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(2)
         self._reader = None
         super().unplug()
+        self.link.unlink(missing_ok=True)
 
     def _read(self, master: int, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -101,6 +101,7 @@ class GateServer:
     port: int = 0
     entries: dict[str, dict] = field(default_factory=dict)
     waybills: dict[str, dict] = field(default_factory=dict)
+    forward_reports: list[dict] = field(default_factory=list)
     scans: dict[str, dict] = field(default_factory=dict)  # scan_id -> stored answer (idempotency)
     received: list[str] = field(default_factory=list)  # every scan_id received, duplicates too
     requests: list[dict] = field(default_factory=list)  # every scan received (online or batch)
@@ -226,6 +227,14 @@ class GateServer:
             more = len(newer) > limit
             nxt = page[-1]["version"] if page else max(since, self.version)
             return 200, {"version": self.version, "entries": page, "next": nxt, "more": more}
+        if method == "POST" and path == "/api/v1/scans/forwarding":  # the inline gate
+            self.forward_reports.extend(body["reports"])
+            results = [
+                {"scan_id": r["scan_id"], "stored": r["scan_id"] in self.scans,
+                 "error": None if r["scan_id"] in self.scans else "unknown_scan"}
+                for r in body["reports"]
+            ]  # fmt: skip
+            return 200, {"results": results}
         if method == "POST" and path == "/api/v1/heartbeat":
             self.heartbeats.append(body)
             return 200, {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}

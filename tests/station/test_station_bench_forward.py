@@ -6,6 +6,7 @@ from __future__ import annotations
 from station_testkit import ORDER_OK, ORDER_PARTIAL, ORDER_REFUNDED, TRACKING_OK, TRACKING_REFUNDED, in_order
 
 from shipgate.wire import Decision
+from station.decision import invalid_code
 from station.forward import FORWARD_FAILED, HidgForwarder
 from station.forwardlog import ForwardLog, ForwardOutcome
 
@@ -105,3 +106,30 @@ def test_a_journal_that_cannot_record_the_intent_types_nothing(make_bench, gadge
     again = parts.bench.handle(ORDER_OK)
     assert again.decision is Decision.PASS and parts.bench.alarm == FORWARD_FAILED
     assert packing_pc.codes() == [ORDER_OK]  # the second one never typed
+
+
+def test_the_uplink_reports_forwarding_after_the_scans_and_drops_what_can_never_land(
+    make_bench, gadget, packing_pc, gate_server
+):
+    parts = make_bench(forwarder=HidgForwarder(gadget.path))
+    log = ForwardLog(parts.data_dir / "journal.sqlite3")
+    uplink = parts.uplink
+    uplink.forward_log = log
+    online = parts.bench.handle(ORDER_OK)  # on the server already
+    assert uplink.sync_once()
+    assert [r["scan_id"] for r in gate_server.forward_reports] == [online.scan_id]
+    assert gate_server.forward_reports[0]["state"] == "forwarded" and log.pending() == []
+
+    log.begin("never-uploaded", "2026-01-01T00:00:00.000+00:00")  # a scan the server does not know yet
+    log.finish("never-uploaded", False, "2026-01-01T00:00:01.000+00:00", "EIO")
+    assert uplink.sync_once() and [r.scan_id for r in log.pending()] == ["never-uploaded"]  # kept for later
+
+    entry = parts.journal.record("SF1234567890123", None, "bench", "2026-01-01T00:00:00.000+00:00")
+    parts.journal.decide(
+        entry.scan_id, invalid_code(entry.scan_id, entry.code), "2026-01-01T00:00:00.000+00:00"
+    )
+    parts.journal.mark_rejected([entry.scan_id])  # a scan the server refused for good
+    log.begin(entry.scan_id, "2026-01-01T00:00:00.000+00:00")
+    log.finish(entry.scan_id, True, "2026-01-01T00:00:01.000+00:00")
+    assert uplink.sync_once()
+    assert [r.scan_id for r in log.pending()] == ["never-uploaded"]  # the refused scan's report dropped
