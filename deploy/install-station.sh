@@ -6,7 +6,7 @@
 #
 # Run without flags for prompts. What it does, in order:
 #   1. Debian packages the station needs (python3-venv, libusb-1.0-0), unless --no-apt.
-#   2. System user `shipgate-station` in groups dialout and lp; data dir /var/lib/shipgate-station.
+#   2. System user `shipgate-station` in groups dialout, lp and input; data dir /var/lib/shipgate-station.
 #   3. A venv in /opt/shipgate-station with ONLY the station extra: pip install 'SOURCE[station]'.
 #   4. /etc/shipgate/station.toml (mode 0640, root:shipgate-station); an existing one is backed up,
 #      or kept with --keep-config.
@@ -308,12 +308,12 @@ if [[ $REAL_SYSTEM == 1 ]]; then
         run useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home \
             --shell /usr/sbin/nologin --comment "Shipgate station" "$STATION_USER"
     fi
-    for grp in dialout lp; do
+    for grp in dialout lp input; do
         getent group "$grp" >/dev/null || run groupadd --system "$grp"
     done
-    run usermod -a -G dialout,lp "$STATION_USER"
+    run usermod -a -G dialout,lp,input "$STATION_USER"
 else
-    say "Prefix install: not creating user $STATION_USER (groups dialout, lp)"
+    say "Prefix install: not creating user $STATION_USER (groups dialout, lp, input)"
 fi
 
 install -d -m 0755 "$ROOT/etc/shipgate"
@@ -434,7 +434,8 @@ if [[ $NO_UDEV == 0 ]]; then
     fi
     if [[ $REAL_SYSTEM == 1 ]] && command -v udevadm >/dev/null; then
         run udevadm control --reload || true
-        run udevadm trigger --subsystem-match=tty --subsystem-match=usb --subsystem-match=usbmisc || true
+        run udevadm trigger --subsystem-match=tty --subsystem-match=usb --subsystem-match=usbmisc \
+            --subsystem-match=input --subsystem-match=hidg || true
     fi
 fi
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import clock, handover, jsonbody
+from server import clock, forwarding, handover, jsonbody
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
@@ -22,6 +22,8 @@ from shipgate.wire import (
     BatchRequest,
     BatchResult,
     Decision,
+    ForwardingAnswer,
+    ForwardingRequest,
     GateFeed,
     Heartbeat,
     HeartbeatReply,
@@ -179,6 +181,17 @@ def heartbeat():
     station.last_seen_at = now = clock.current().now()
     session.commit()
     return jsonify(HeartbeatReply(True, now, current_version(session)).to_json())
+
+
+# --- the inline gate: did each PASS reach the packing PC (server/forwarding.py) ---------------
+
+
+@bp.post("/scans/forwarding")
+def post_forwarding():
+    """Whether the station typed each PASS into the packing PC; stored on the station's own scans."""
+    reports = parsed(ForwardingRequest.from_json, json_body()).reports
+    answers = forwarding.record(get_session(), g.station.id, reports)
+    return jsonify(ForwardingAnswer(tuple(answers)).to_json())
 
 
 # --- parsing -------------------------------------------------------------------------------

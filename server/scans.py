@@ -155,6 +155,10 @@ class Gate:
             "station_decision": station_decision.value if station_decision else None,
             "station_reason": request.station_reason.value if request.station_reason else None,
             "station_gate_version": request.station_gate_version,
+            # the inline gate: set later by POST /api/v1/scans/forwarding (server/forwarding.py)
+            "forward_state": None,
+            "forward_at": None,
+            "forward_problem": None,
         }
         exception = None
         stopped_here = decision is not Decision.PASS

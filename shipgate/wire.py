@@ -30,6 +30,14 @@ POST /api/v1/heartbeat             Heartbeat -> HeartbeatReply
               "queue_depth", "rss_bytes", "mode", "operator", "display"} (every field optional)
     response {"ok": true, "server_time", "gate_version"}
 
+POST /api/v1/scans/forwarding      ForwardingRequest -> ForwardingAnswer
+    (the inline gate: did each PASS reach the packing PC)
+    request  {"reports": [{"scan_id", "state": "forwarded"|"failed"|"unknown", "at": ISO-8601 str,
+                           "problem": str|null}]}                                  (at most 500)
+    response {"results": [{"scan_id", "stored": bool, "error": null|"unknown_scan"|"not_pass"}]}
+    Sent after the scan itself is on the server (online, or uploaded in a batch); "unknown_scan"
+    means not yet: the station reports it again later. A stored report is never changed.
+
 The sku orders to take out of a parcel are `sku_order_ids_out` everywhere on the wire (until
 0.1.0 the scan answer called them `sku_order_ids`; no station of that version was deployed, so
 the old name is not sent). Order ids are strings end to end (19 digits exceed 2^53).
@@ -583,3 +591,112 @@ class HeartbeatReply:
             server_time=parse_time(body.get("server_time"), "server_time"),
             gate_version=integer(body.get("gate_version"), "gate_version"),
         )
+
+
+# -- the inline gate (issue 13): whether a PASS was typed into the packing PC ---------------------
+
+
+class Forwarding(StrEnum):
+    FORWARDED = "forwarded"  # the code and its suffix reached the PC: the ERP printed the waybill
+    FAILED = "failed"  # it did not (device gone, no reply): no waybill printed
+    UNKNOWN = "unknown"  # the station stopped while typing: the PC may hold part of the code
+
+
+FORWARDING_LABELS: dict[Forwarding, str] = {
+    Forwarding.FORWARDED: "已送到打单电脑",
+    Forwarding.FAILED: "转发失败 运单未打印",
+    Forwarding.UNKNOWN: "转发中断 运单可能未打印",
+}
+
+
+FORWARD_ERRORS = ("unknown_scan", "not_pass")  # a report not stored: scan not there yet, or not a PASS
+MAX_PROBLEM = 500
+
+
+@dataclass(frozen=True)
+class ForwardReport:
+    """One forwarding attempt of a PASS: whether its code was typed into the packing PC."""
+
+    scan_id: str
+    state: Forwarding
+    at: datetime
+    problem: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "scan_id": self.scan_id,
+            "state": self.state.value,
+            "at": self.at.isoformat(timespec="milliseconds"),
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ForwardReport:
+        item = json_object(data, where)
+        expect_fields(item, required={"scan_id", "state", "at"}, optional={"problem"}, where=where)
+        scan_id = item["scan_id"]
+        if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
+            name = where_of(where, "scan_id")
+            raise WireError(name, f"{name} 必须是 1–64 位字母、数字或 _.:-")
+        return cls(
+            scan_id=scan_id,
+            state=_enum(Forwarding, item["state"], where_of(where, "state"), "forwarded、failed 或 unknown"),
+            at=parse_time(item["at"], where_of(where, "at")),
+            problem=text(item.get("problem"), where_of(where, "problem"), limit=MAX_PROBLEM, optional=True),
+        )
+
+
+@dataclass(frozen=True)
+class ForwardingRequest:
+    reports: tuple[ForwardReport, ...]
+
+    def to_json(self) -> dict:
+        return {"reports": [r.to_json() for r in self.reports]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ForwardingRequest:
+        body = json_object(data, "")
+        expect_fields(body, required={"reports"})
+        items = body["reports"]
+        if not isinstance(items, list) or not items or len(items) > BATCH_LIMIT:
+            raise WireError("reports", f"reports 必须是 1–{BATCH_LIMIT} 条的数组")
+        return cls(tuple(ForwardReport.from_json(item, f"reports[{i}]") for i, item in enumerate(items)))
+
+
+@dataclass(frozen=True)
+class ForwardAnswer:
+    """Whether the server stored one report; `error` says why not (FORWARD_ERRORS)."""
+
+    scan_id: str
+    stored: bool
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {"scan_id": self.scan_id, "stored": self.stored, "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ForwardAnswer:
+        body = json_object(data, where)
+        error = body.get("error")
+        if error is not None and error not in FORWARD_ERRORS:
+            raise WireError(where_of(where, "error"), f"{where_of(where, 'error')} 未知：{str(error)[:32]}")
+        return cls(
+            scan_id=text(body.get("scan_id"), where_of(where, "scan_id"), limit=64),
+            stored=boolean(body.get("stored"), where_of(where, "stored")),
+            error=error,
+        )
+
+
+@dataclass(frozen=True)
+class ForwardingAnswer:
+    results: tuple[ForwardAnswer, ...]
+
+    def to_json(self) -> dict:
+        return {"results": [r.to_json() for r in self.results]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ForwardingAnswer:
+        results = json_object(data, "").get("results")
+        if not isinstance(results, list):
+            raise WireError("results", "results 必须是数组")
+        return cls(tuple(ForwardAnswer.from_json(r, f"results[{i}]") for i, r in enumerate(results)))

@@ -1,11 +1,16 @@
 """The Shipgate bench station: scanner in, decision out, slip printed, every scan journaled.
 
-Dependency-light by design: the standard library, httpx, pyserial, python-escpos and the
+Dependency-light by design: the standard library, httpx, pyserial, python-escpos, evdev (Linux) and the
 shared `shipgate.codes` / `shipgate.wire`. It never imports the server package, Flask or SQLAlchemy.
 
 One module per idea:
     config    station.toml -> frozen dataclasses (read only by the composition root, cli.py)
-    scanner   the serial port (the only module importing `serial`)
+    scanner   the serial scanner port (with ch9329, the only modules importing `serial`) and the
+              reader thread the HID scanner shares
+    hidscanner a keyboard (HID) scanner through evdev, grabbed (the only module importing `evdev`)
+    forward   the inline gate: PASS -> key reports to the packing PC (pure encoder; USB gadget /dev/hidg0)
+    ch9329    the WCH CH9329 serial-to-USB-keyboard module: frames, checksums, checked replies
+    forwardlog whether and when each PASS reached the packing PC (the journal's `forwards` table)
     client    the server's station API over one keep-alive httpx.Client
     replica   the local SQLite copy of the gate, for offline decisions
     journal   every scan, written before it is acted on; the offline upload queue
@@ -17,6 +22,7 @@ One module per idea:
     bench     the loop that moves data between the parts; `Bench` and `build_bench(config)`
     service   systemd notify/watchdog, signals, heartbeat payload
     virtual   a virtual scanner (pty) and a capturing network printer, for tests, demo and benchmarks
+    virtualpc a simulated packing PC behind a pty USB gadget or a pty CH9329
     cli       `shipgate-station` (run, check, test-print, list-ports)
 """
 

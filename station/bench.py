@@ -24,9 +24,11 @@ from station import decision
 from station.client import GateClient, GateError, ScanAnswer
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
+from station.forward import FORWARD_FAILED, Forwarder, forward_journaled, forwarder_from_config, forwards
+from station.forwardlog import ForwardLog
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
-from station.slips import Op, SlipContext, slip_for
+from station.slips import Op, SlipContext, forward_failed_slip, slip_for
 from station.status import StationStatus, heartbeat_payload
 from station.uplink import LinkStatus, Uplink
 
@@ -61,6 +63,9 @@ class Bench:
         red: bool = True,
         buzzer: bool = True,
         tz: tzinfo | None = None,
+        forwarder: Forwarder | None = None,  # the inline gate: a PASS typed into the packing PC
+        forward_log: ForwardLog | None = None,
+        pass_slip: bool = True,  # [printer] on_pass = "slip"
     ) -> None:
         self.scanner = scanner
         self.client = client
@@ -77,6 +82,7 @@ class Bench:
         self.red = red
         self.buzzer = buzzer
         self.tz = tz
+        self.forwarder, self.forward_log, self.pass_slip = forwarder, forward_log, pass_slip
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -90,6 +96,8 @@ class Bench:
     def start(self) -> None:
         """Decide what a previous run left undecided, then start the parts' threads."""
         self.recover()
+        if self.forward_log is not None and (unknown := self.forward_log.recover(self._now_iso())):
+            log.warning("%d codes were being typed into the packing PC when the station stopped", unknown)
         for part in (self.printer, self.uplink, self.scanner):
             if part is not None and hasattr(part, "start"):
                 part.start()
@@ -102,6 +110,9 @@ class Bench:
             self._handle_safely(self._inbox.get_nowait())
         self._stop_part(self.printer)  # prints what is queued, within its timeout
         self._stop_part(self.uplink)
+        for part in (self.forwarder, self.forward_log):
+            if part is not None:
+                part.close()
         self.client.close()
         self.replica.close()
         self.journal.close()
@@ -166,7 +177,10 @@ class Bench:
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
             self.alarm = None if self.alarm in decision.LOCAL_MESSAGES.values() else self.alarm
+            problem = self._forward(outcome, normalise(raw)) if forwards(outcome, code.kind) else None
             self._act(outcome, now, print_slip=code.kind not in _LEAD_KINDS)
+            if problem is not None:
+                self._forward_failed(outcome, problem, now)
             return outcome
 
     def _decide(self, scan_id: str, code: str, scanned_at: str, kind: CodeKind) -> Outcome:
@@ -211,10 +225,14 @@ class Bench:
         self.refresh()
 
     def slip(self, outcome: Outcome, now: float) -> list[Op] | None:
-        """The slip for a decision; none for a PASS at the handover point (the parcel is packed)."""
-        if outcome.decision is Decision.PASS and self.mode is ScanMode.HANDOVER:
+        """The slip for a decision; none for a PASS at the handover point (the parcel is packed)
+        or with [printer] on_pass = "none" (the ERP prints the real waybill)."""
+        if outcome.decision is Decision.PASS and (self.mode is ScanMode.HANDOVER or not self.pass_slip):
             return None
-        ctx = SlipContext(
+        return slip_for(outcome, self._slip_context(now))
+
+    def _slip_context(self, now: float) -> SlipContext:
+        return SlipContext(
             self.station_name,
             self.operator,
             self._local(now),
@@ -223,7 +241,28 @@ class Bench:
             self.buzzer,
             handover=self.mode is ScanMode.HANDOVER,
         )
-        return slip_for(outcome, ctx)
+
+    # -- the inline gate: forwarding a PASS to the packing PC (station/forward.py) ---------------
+
+    def _forward(self, outcome: Outcome, scanned: str) -> str | None:
+        """Type the scanned code into the packing PC, journaled before and after. The problem, or None."""
+        if self.forwarder is None:
+            return None
+        problem = forward_journaled(self.forwarder, self.forward_log, outcome.scan_id, scanned, self._now_iso)
+        if problem is None and self.alarm == FORWARD_FAILED:
+            self.alarm = None
+        return problem
+
+    def _forward_failed(self, outcome: Outcome, problem: str, now: float) -> None:
+        log.error(
+            "scan %s: NOT forwarded to the packing PC (no waybill printed): %s", outcome.scan_id, problem
+        )
+        self.alarm = FORWARD_FAILED
+        if self.printer is not None:
+            self.printer.submit(forward_failed_slip(outcome, self._slip_context(now)))
+        if self.uplink is not None:
+            self.uplink.kick()  # the server's queue shows it at once
+        self.refresh()
 
     def _sign_in(self, badge: str) -> None:
         self.operator = badge
@@ -309,6 +348,9 @@ class Bench:
         except Exception:
             log.exception("display refresh failed")
 
+    def _now_iso(self) -> str:
+        return _iso(self.clock())
+
     def _local(self, now: float) -> str:
         return local_text(now, self.tz)
 
@@ -375,6 +417,7 @@ def build_bench(
     with_scanner: bool = True,
     with_printer: bool = True,
     with_display: bool = True,
+    with_forwarder: bool = True,  # False for `check`: IT's test must never type into the packing PC
     display_stream: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> Bench:
@@ -401,12 +444,15 @@ def build_bench(
         stale_policy=st.stale_policy,
     )
     journal = Journal(st.data_dir / "journal.sqlite3")
+    forward_log = ForwardLog(st.data_dir / "journal.sqlite3")  # the inline gate's records
     link = LinkStatus()
     bench: Bench | None = None
     printer = printer_from_config(config) if with_printer else None
 
     scanner = None
-    if with_scanner:
+    if with_scanner and config.scanner.kind == "hid":
+        scanner = hid_scanner_from_config(config, lambda code: bench.submit(code), lambda _s: bench.refresh())
+    elif with_scanner:
         sc = config.scanner
         scanner = Scanner(
             sc.device,
@@ -426,6 +472,7 @@ def build_bench(
         status=lambda: heartbeat_payload(bench.status(), __version__),
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
+        forward_log=forward_log,
     )
     enabled = with_display and config.display.enabled
     display = make_display(enabled, config.display.style, display_stream or sys.stdout)
@@ -444,5 +491,20 @@ def build_bench(
         paper_width_mm=pc.width,
         red=pc.red,
         buzzer=pc.buzzer,
+        forwarder=forwarder_from_config(config.forward) if with_forwarder else None,
+        forward_log=forward_log,
+        pass_slip=pc.on_pass == "slip",
     )
     return bench
+
+
+def hid_scanner_from_config(config: Any, on_code: Callable[[str], None], on_state: Callable) -> Any:
+    """A HidScanner (evdev keyboard-class device, grabbed) for [scanner] kind = "hid"."""
+    from station.hidscanner import HidScanner
+
+    return HidScanner(
+        config.scanner.device,
+        on_code=on_code,
+        on_state=on_state,
+        backoff_max_s=config.scanner.reconnect_max_s,
+    )

@@ -3,7 +3,7 @@
     shipgate-station run --config station.toml          the bench (systemd: Type=notify)
     shipgate-station check CODE --config station.toml   one decision, printed (journaled like a scan)
     shipgate-station test-print --config station.toml   a test slip, for IT
-    shipgate-station list-ports                         serial ports with their USB ids
+    shipgate-station list-ports                         serial ports and HID keyboards with their USB ids
 
 Logs are English, to stderr (journald under systemd); bench text on the display is zh-CN.
 Exit codes: 0 ok (check: PASS), 1 failure (check: BLOCK), 2 bad settings, 3 check: HOLD.
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
     manifest.set_defaults(func=cmd_manifest)
 
-    ports = sub.add_parser("list-ports", help="list serial ports (for [scanner] device)")
+    ports = sub.add_parser("list-ports", help="list serial ports and HID keyboards (for [scanner] device)")
     ports.set_defaults(func=cmd_list_ports)
     return parser
 
@@ -114,7 +114,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
-    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False, clock=args.clock)
+    bench = build_bench(
+        config,
+        with_scanner=False,
+        with_printer=False,
+        with_display=False,
+        with_forwarder=False,
+        clock=args.clock,
+    )
     try:
         outcome = bench.handle(args.code)
     finally:
@@ -185,16 +192,29 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_list_ports(args: argparse.Namespace) -> int:
+    """Serial ports (for kind = "serial") and keyboard-class input devices (for kind = "hid")."""
     from station.scanner import available_ports
 
-    ports = available_ports()
-    if not ports:
-        print("no serial ports found (a scanner in HID keyboard mode shows none: switch it to USB CDC)")
+    rows = [port.describe() for port in available_ports()]
+    rows += [device.describe() for device in hid_devices()]
+    if not rows:
+        print(
+            "no serial ports and no keyboard-class input devices found (for HID scanners the user needs the `input` group)"
+        )
         return 0
     print("device\tvid:pid\tserial\tdescription")
-    for port in ports:
-        print(port.describe())
+    for row in rows:
+        print(row)
     return 0
+
+
+def hid_devices() -> list:
+    """Keyboard-class input devices; none where evdev is not installed (not Linux)."""
+    try:
+        from station.hidscanner import input_devices
+    except ImportError:
+        return []
+    return input_devices()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ from shipgate.wire import (
     BatchAnswer,
     BatchRequest,
     BatchResult,
+    ForwardAnswer,
+    ForwardingAnswer,
+    ForwardingRequest,
+    ForwardReport,
     GateEntry,
     GateFeed,
     Heartbeat,
@@ -33,7 +37,7 @@ from shipgate.wire import (
 )
 
 __all__ = [  # the wire's bodies, as the station uses them
-    "BatchResult", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
+    "BatchResult", "ForwardAnswer", "ForwardReport", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -118,6 +122,15 @@ class GateClient:
     def heartbeat(self, beat: Heartbeat) -> HeartbeatReply:
         data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=beat.to_json())
         return _parse(HeartbeatReply.from_json, data)
+
+    # -- the inline gate: whether each PASS reached the packing PC (shipgate.wire) --------------
+
+    def report_forwarding(self, reports: Sequence[ForwardReport]) -> list[ForwardAnswer]:
+        if not 0 < len(reports) <= BATCH_LIMIT:
+            raise ValueError(f"a forwarding report holds 1..{BATCH_LIMIT} reports (got {len(reports)})")
+        body = ForwardingRequest(tuple(reports)).to_json()
+        data = self._call("POST", "/scans/forwarding", self.sync_timeout_s, retry="any", json=body)
+        return list(_parse(ForwardingAnswer.from_json, data).results)
 
     def _call(self, method: str, path: str, budget_s: float, *, retry: str, **kwargs: Any) -> Any:
         deadline = time.monotonic() + budget_s

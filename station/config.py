@@ -22,6 +22,11 @@ from station.decision import StalePolicy
 
 SUFFIXES = ("CR", "LF", "CRLF", "none")
 PRINTER_KINDS = ("usb", "serial", "network", "file", "dummy")
+SCANNER_KINDS = ("serial", "hid")
+FORWARD_KINDS = ("none", "hidg", "ch9329")
+FORWARD_SUFFIXES = ("enter", "tab", "none")
+ON_PASS = ("none", "slip")
+CH9329_BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 DISPLAY_STYLES = ("auto", "ansi", "plain")
 PAPER_WIDTHS = (58, 80)
 
@@ -41,6 +46,7 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class ScannerConfig:
+    kind: str = "serial"  # serial | hid (a keyboard-class input device, read through evdev)
     device: str = "auto"
     baud: int = 9600
     suffix: str = "CR"
@@ -63,6 +69,7 @@ class PrinterConfig:
     buzzer: bool = True
     profile: str | None = None
     timeout_s: float = 3.0
+    on_pass: str = "slip"  # none | slip (可发货 check slip); default none when forwarding is on
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,24 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class ForwardConfig:
+    """[forward]: typing a PASS into the packing PC as a USB keyboard (the inline gate)."""
+
+    kind: str = "none"  # none | hidg | ch9329
+    device: str = "/dev/hidg0"
+    baud: int = 9600
+    suffix: str = "enter"
+    key_delay_ms: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     scanner: ScannerConfig
     printer: PrinterConfig
     station: StationConfig
     display: DisplayConfig
+    forward: ForwardConfig = ForwardConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -110,7 +129,7 @@ def parse_config(
 ) -> Config:
     """Validate an already-parsed TOML document."""
     base_dir = base_dir or Path.cwd()
-    known = {"server", "scanner", "printer", "station", "display"}
+    known = {"server", "scanner", "printer", "station", "display", "forward"}
     for name in data:
         if name not in known:
             raise ConfigError(
@@ -122,15 +141,21 @@ def parse_config(
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _Section(source, name, value)
+    forward = _forward(sections["forward"])
     config = Config(
         server=_server(sections["server"]),
         scanner=_scanner(sections["scanner"]),
-        printer=_printer(sections["printer"], base_dir),
+        printer=_printer(sections["printer"], base_dir, forwarding=forward.kind != "none"),
         station=_station(sections["station"], base_dir),
         display=_display(sections["display"]),
+        forward=forward,
     )
     for section in sections.values():
         section.reject_unknown()
+    if forward.kind != "none" and config.station.mode is ScanMode.HANDOVER:
+        raise ConfigError(
+            f'{source}: [forward] kind must be "none" at a handover station (no packing PC there)'
+        )
     return config
 
 
@@ -148,7 +173,15 @@ def _server(s: _Section) -> ServerConfig:
 
 
 def _scanner(s: _Section) -> ScannerConfig:
+    kind = s.choice("kind", SCANNER_KINDS, default="serial")
+    if kind == "hid":
+        for key in ("baud", "suffix", "frame_gap_ms"):
+            if key in s.values:
+                raise s.error(
+                    key, 'is only used with kind = "serial" (a HID scanner ends codes with Enter or Tab)'
+                )
     return ScannerConfig(
+        kind=kind,
         device=s.string("device", default="auto"),
         baud=s.integer("baud", default=9600, low=300, high=4_000_000),
         suffix=s.choice("suffix", SUFFIXES, default="CR"),
@@ -168,7 +201,7 @@ _PRINTER_KEYS_BY_KIND = {
 }
 
 
-def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
+def _printer(s: _Section, base_dir: Path, *, forwarding: bool = False) -> PrinterConfig:
     kind = s.choice("kind", PRINTER_KINDS)
     for key, owner in _PRINTER_KEYS_BY_KIND.items():
         if key in s.values and owner != kind:
@@ -190,6 +223,7 @@ def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
     values["buzzer"] = s.boolean("buzzer", default=True)
     values["profile"] = s.string("profile", default=None)
     values["timeout_s"] = s.number("timeout_s", default=3.0, low=0.1, high=60)
+    values["on_pass"] = s.choice("on_pass", ON_PASS, default="none" if forwarding else "slip")
     return PrinterConfig(**values)
 
 
@@ -211,6 +245,20 @@ def _display(s: _Section) -> DisplayConfig:
     return DisplayConfig(
         enabled=s.boolean("enabled", default=True),
         style=s.choice("style", DISPLAY_STYLES, default="auto"),
+    )
+
+
+def _forward(s: _Section) -> ForwardConfig:
+    kind = s.choice("kind", FORWARD_KINDS, default="none")
+    if kind != "ch9329" and "baud" in s.values:
+        raise s.error("baud", 'is only used with kind = "ch9329"')
+    default_device = "/dev/hidg0" if kind != "ch9329" else _MISSING  # a CH9329's port must be named
+    return ForwardConfig(
+        kind=kind,
+        device=s.string("device", default=default_device),
+        baud=s.integer("baud", default=9600, choices=CH9329_BAUDS),
+        suffix=s.choice("suffix", FORWARD_SUFFIXES, default="enter"),
+        key_delay_ms=s.integer("key_delay_ms", default=0, low=0, high=1000),
     )
 
 

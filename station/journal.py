@@ -80,15 +80,9 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=5.0, isolation_level=None
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
+            self._conn = open_durable(self.path, _SCHEMA)
             if max_pages is not None:  # a hard size cap; exceeding it behaves exactly like a full disk
                 self._conn.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-            self._conn.isolation_level = ""
         except sqlite3.Error as exc:
             raise _mapped(exc, f"cannot open journal {self.path}") from exc
 
@@ -196,6 +190,16 @@ class Journal:
             except sqlite3.Error as exc:
                 raise _mapped(exc, "cannot read journal") from exc
         return [JournalEntry(*row) for row in rows]
+
+
+def open_durable(path: Path, schema: str) -> sqlite3.Connection:
+    """A thread-shared connection, WAL with synchronous=FULL, schema applied; transactions per `with`."""
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=5.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(schema)
+    conn.isolation_level = ""
+    return conn
 
 
 def _mapped(exc: sqlite3.Error, what: str) -> JournalError:

@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 
-class VirtualScanner:
+class VirtualPort:
+    """A pty pair behind a stable symlink: the station opens `path` (the slave), the test side
+    holds the master. `unplug()` closes the pair (the station sees what a pulled USB cable does);
+    `plug()` makes a new pair and repoints the symlink."""
+
     def __init__(self, link: str | Path) -> None:
         self.link = Path(link)
         self._master: int | None = None
@@ -60,6 +64,18 @@ class VirtualScanner:
                 os.close(fd)
         self._master = self._slave = None
 
+    @property
+    def master(self) -> int | None:
+        return self._master
+
+    def close(self) -> None:
+        self.unplug()
+        self.link.unlink(missing_ok=True)
+
+
+class VirtualScanner(VirtualPort):
+    """A serial scanner on a pty: test code writes the scanner's bytes to the master."""
+
     def write(self, data: bytes) -> float:
         """Write raw bytes as the scanner would; returns time.perf_counter() after the last byte."""
         if self._master is None:
@@ -71,10 +87,6 @@ class VirtualScanner:
 
     def scan(self, code: str, suffix: bytes = b"\r") -> float:
         return self.write(code.encode() + suffix)
-
-    def close(self) -> None:
-        self.unplug()
-        self.link.unlink(missing_ok=True)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from server.douyin.enums import (
     MAIN_STATUS_DESC,
     ORDER_STATUS_DESC,
 )
-from shipgate.wire import Decision, ScanMode
+from shipgate.wire import FORWARDING_LABELS, Decision, ScanMode
 
 # Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -54,6 +54,8 @@ DEVICE_STATES = {
 }
 
 MODES = {ScanMode.BENCH: "打包台", ScanMode.HANDOVER: "交接点"}
+
+FORWARDING = dict(FORWARDING_LABELS)  # the inline gate
 
 
 def label(table: dict, value: object) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import CREATED, Base, DouyinId, EnumText
-from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source, station_reason
+from shipgate.wire import Decision, Forwarding, LocalReason, Reason, ScanMode, Source, station_reason
 
 DECISION = EnumText(Decision, 8)
 REASON = EnumText(Reason, 32)
@@ -81,6 +81,10 @@ class Scan(Base):
     station_decision: Mapped[Decision | None] = mapped_column(DECISION)
     station_reason: Mapped[Reason | LocalReason | None] = mapped_column(STATION_REASON)
     station_gate_version: Mapped[int | None]
+    # The inline gate: whether this PASS was typed into the packing PC (None: not forwarded by design)
+    forward_state: Mapped[Forwarding | None] = mapped_column(EnumText(Forwarding, 12))
+    forward_at: Mapped[datetime | None]
+    forward_problem: Mapped[str | None] = mapped_column(String(200))
 
     station: Mapped[Station] = relationship()
 

@@ -1,6 +1,7 @@
 """Benchmark: the bench path, from the last byte of a code on the scanner's pty to the first byte
-at the printer, online (the server decides) and from the replica (server unreachable); and the
-station's memory and sync time with a replica of 1,000,000 gate entries.
+at the printer, online (the server decides) and from the replica (server unreachable); the inline
+gate's scanner -> key report latencies (station_forward.py); and the station's memory and sync time
+with a replica of 1,000,000 gate entries.
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ def main() -> None:
 
     logging.getLogger("station").setLevel(logging.ERROR)  # the bench logs every BLOCK/HOLD
     scan_to_print()
+    import station_forward  # the inline gate: scanner -> decision -> key reports at the packing PC
+
+    station_forward.scan_to_keyboard()
     replica_memory()
 
 

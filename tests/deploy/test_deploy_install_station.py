@@ -464,7 +464,7 @@ stat -c '%a' /var/lib/shipgate-station
     assert any(
         c.startswith("useradd --system --user-group") and c.endswith(" shipgate-station") for c in calls
     )
-    assert "usermod -a -G dialout,lp shipgate-station" in calls
+    assert "usermod -a -G dialout,lp,input shipgate-station" in calls
     assert "chown shipgate-station:shipgate-station /var/lib/shipgate-station" in calls
     assert any(c.startswith("chown root:shipgate-station /etc/shipgate/.station.toml.") for c in calls)
     assert "udevadm control --reload" in calls

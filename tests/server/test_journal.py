@@ -19,6 +19,7 @@ def _row(station, scan_id: str) -> dict:
         "code_kind": "order_id", "operator": None, "mode": "bench", "scanned_at": now, "received_at": now,
         "decision": "PASS", "reason": "clear", "order_id": None, "sku_out": [], "gate_version": 0,
         "source": "online", "station_decision": None, "station_reason": None, "station_gate_version": None,
+        "forward_state": None, "forward_at": None, "forward_problem": None,
     }  # fmt: skip
 
 

@@ -182,3 +182,73 @@ def test_the_example_file_parses_with_the_defaults():
     config = load_config(example)
     assert config.printer.kind == "network" and config.server.budget_ms == 300
     assert config.station.data_dir == Path("/var/lib/shipgate-station")
+
+
+# -- the inline gate: [scanner] kind, [forward], [printer] on_pass -----------------------------
+
+
+def test_existing_configs_keep_serial_scanning_no_forwarding_and_a_pass_slip(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.scanner.kind == "serial"
+    assert config.forward.kind == "none" and config.printer.on_pass == "slip"
+
+
+def test_forwarding_turns_the_pass_slip_off_by_default(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + '[forward]\nkind = "hidg"\n'))
+    assert (config.forward.kind, config.forward.device, config.forward.suffix) == (
+        "hidg",
+        "/dev/hidg0",
+        "enter",
+    )
+    assert config.printer.on_pass == "none"
+    text = (
+        MINIMAL.replace('kind = "dummy"', 'kind = "dummy"\non_pass = "slip"') + '[forward]\nkind = "hidg"\n'
+    )
+    assert load_config(write(tmp_path, text)).printer.on_pass == "slip"
+
+
+def test_ch9329_and_hid_scanner(tmp_path):
+    text = MINIMAL + (
+        '[scanner]\nkind = "hid"\ndevice = "/dev/input/by-id/usb-scanner-event-kbd"\n'
+        '[forward]\nkind = "ch9329"\ndevice = "/dev/ttyUSB0"\nbaud = 115200\nsuffix = "tab"\nkey_delay_ms = 2\n'
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.scanner.kind == "hid" and config.scanner.device.endswith("event-kbd")
+    fc = config.forward
+    assert (fc.kind, fc.device, fc.baud, fc.suffix, fc.key_delay_ms) == (
+        "ch9329",
+        "/dev/ttyUSB0",
+        115200,
+        "tab",
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[forward]\nkind = "usb"\n', '[forward] kind must be one of none, hidg, ch9329 (got "usb")'),
+        ('[forward]\nkind = "ch9329"\n', "[forward] device is required"),
+        ('[forward]\nkind = "hidg"\nbaud = 9600\n', '[forward] baud is only used with kind = "ch9329"'),
+        (
+            '[forward]\nkind = "ch9329"\ndevice = "/dev/ttyUSB0"\nbaud = 1234\n',
+            "[forward] baud must be one of",
+        ),
+        ('[forward]\nsuffix = "CR"\n', "[forward] suffix must be one of enter, tab, none"),
+        ("[forward]\nkey_delay_ms = -1\n", "[forward] key_delay_ms must be at least 0"),
+        ('[scanner]\nkind = "bluetooth"\n', '[scanner] kind must be one of serial, hid (got "bluetooth")'),
+        ('[scanner]\nkind = "hid"\nbaud = 9600\n', '[scanner] baud is only used with kind = "serial"'),
+    ],
+)
+def test_inline_gate_mistakes_are_named(tmp_path, extra, message):
+    assert message in error_for(tmp_path, MINIMAL + extra)
+
+
+def test_printer_on_pass_is_checked(tmp_path):
+    text = MINIMAL.replace('kind = "dummy"', 'kind = "dummy"\non_pass = "waybill"')
+    assert '[printer] on_pass must be one of none, slip (got "waybill")' in error_for(tmp_path, text)
+
+
+def test_no_forwarding_at_a_handover_station(tmp_path):
+    text = MINIMAL.replace('name = "A-01"', 'name = "A-01"\nmode = "handover"') + '[forward]\nkind = "hidg"\n'
+    assert '[forward] kind must be "none" at a handover station' in error_for(tmp_path, text)
