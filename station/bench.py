@@ -20,8 +20,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from shipgate.codes import CodeKind, classify, normalise
-from shipgate.wire import Decision, ScanMode
+from shipgate.wire import Decision, Reason, ScanMode
 from station import decision
+from station.alerts import Alerts, view_of
 from station.client import GateClient, GateError, ScanResult
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
@@ -78,6 +79,7 @@ class Bench:
         red: bool = True,
         buzzer: bool = True,
         tz: tzinfo | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self.scanner = scanner
         self.client = client
@@ -94,6 +96,7 @@ class Bench:
         self.red = red
         self.buzzer = buzzer
         self.tz = tz
+        self.alerts = alerts or Alerts()  # screen, voice, light (station.alerts)
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -107,7 +110,7 @@ class Bench:
     def start(self) -> None:
         """Decide what a previous run left undecided, then start the parts' threads."""
         self.recover()
-        for part in (self.printer, self.uplink, self.scanner):
+        for part in (self.alerts, self.printer, self.uplink, self.scanner):
             if part is not None and hasattr(part, "start"):
                 part.start()
         self.refresh()
@@ -119,6 +122,7 @@ class Bench:
             self._handle_safely(self._inbox.get_nowait())
         self._stop_part(self.printer)  # prints what is queued, within its timeout
         self._stop_part(self.uplink)
+        self._stop_part(self.alerts)
         self.client.close()
         self.replica.close()
         self.journal.close()
@@ -133,7 +137,7 @@ class Bench:
 
     def healthy(self) -> bool:
         """Every started thread still runs (the service stops the watchdog pings otherwise)."""
-        parts = (self.scanner, self.printer, self.uplink)
+        parts = (self.scanner, self.printer, self.uplink, self.alerts)
         return all(getattr(p, "is_alive", lambda: True)() for p in parts if p is not None)
 
     def submit(self, raw: str) -> None:
@@ -163,6 +167,9 @@ class Bench:
     def handle(self, raw: str) -> Outcome | None:
         """Journal, decide, print and show one scanned code. None for a badge (no decision)."""
         with self._lock:
+            if self.alerts.is_ack(raw):
+                self._acknowledged()
+                return None
             code = classify(raw)
             if code.kind is CodeKind.BADGE:
                 self._sign_in(code.value)
@@ -178,6 +185,7 @@ class Bench:
                 outcome = decision.invalid_code(entry.scan_id, text)
             else:
                 outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind)
+            outcome = self.alerts.guard(outcome, _state(self.printer, "unknown"))  # fail closed
             try:
                 self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
             except JournalError as exc:
@@ -219,7 +227,26 @@ class Bench:
         slip = self.slip(outcome, now) if print_slip else None
         if slip is not None and self.printer is not None:
             self.printer.submit(slip)
+        self._announce(outcome, now)
         self.refresh()
+
+    def _announce(self, outcome: Outcome, now: float) -> None:
+        self.alerts.tally.add(self._local(now)[:10], outcome.decision)
+        if outcome.reason == Reason.EXCEPTION_CLEARED:
+            self.alerts.cleared(self._view())
+        else:
+            self.alerts.decided(outcome, self._view())
+
+    def _acknowledged(self) -> None:
+        log.info("alarm acknowledged at the bench (operator %s)", self.operator)
+        self.notice = "警报已确认"
+        self.alerts.cleared(self._view())
+        self.refresh()
+
+    def _view(self):
+        day = self._local(self.clock())[:10]
+        counts = self.alerts.tally.counts(day)
+        return view_of(self.status(), self.last, self._last_at, self.station_name, counts)
 
     def slip(self, outcome: Outcome, now: float) -> list[Op] | None:
         """The slip for a decision; none for a PASS at the handover point (the parcel is packed)."""
@@ -319,6 +346,7 @@ class Bench:
                     notice=self.notice,
                 )
             )
+            self.alerts.status(self._view())
         except Exception:
             log.exception("display refresh failed")
 
@@ -358,7 +386,7 @@ def _from_server(scan_id: str, code: str, r: ScanResult) -> Outcome:
 
 def printer_from_config(config: Any) -> Any:
     """A SlipPrinter (not started) for the [printer] settings."""
-    from station.printer import DeviceSpec, SlipPrinter, device_factory, load_escpos
+    from station.printer import STATUS_READABLE_KINDS, DeviceSpec, SlipPrinter, device_factory, load_escpos
 
     pc = config.printer
     load_escpos(config.station.data_dir / "escpos")
@@ -374,7 +402,30 @@ def printer_from_config(config: Any) -> Any:
         profile=pc.profile,
         timeout_s=pc.timeout_s,
     )
-    return SlipPrinter(device_factory(spec), description=spec.describe(), profile=pc.profile)
+    status = pc.status and pc.kind in STATUS_READABLE_KINDS
+    return SlipPrinter(
+        device_factory(spec), description=spec.describe(), profile=pc.profile,
+        status_queries=status, status_interval_s=pc.status_interval_s if status else None,
+    )  # fmt: skip
+
+
+def alerts_from_config(config: Any, *, with_screen: bool = True) -> Alerts:
+    """The screen, voice and light channels for the [screen] / [voice] / [light] settings."""
+    from station.light import LightBytes, TowerLight
+    from station.screen import Screen
+    from station.voice import Voice
+
+    channels: dict[str, Any] = {}
+    sc, vc, lc = config.screen, config.voice, config.light
+    if sc.enabled and with_screen:
+        channels["screen"] = Screen(sc.host, sc.port)
+    if vc.enabled:
+        prompts = vc.prompts_dir or config.station.data_dir / "voice"
+        channels["voice"] = Voice(vc.command, prompts, vc.dir, on_pass=vc.on_pass)
+    if lc.kind == "serial":
+        colours = LightBytes(lc.red, lc.yellow, lc.green, lc.off, lc.buzzer)
+        channels["light"] = TowerLight(lc.device, lc.baud, colours, green_s=lc.green_s)
+    return Alerts(channels, ack_code=lc.ack_code)
 
 
 def build_bench(
@@ -383,6 +434,7 @@ def build_bench(
     with_scanner: bool = True,
     with_printer: bool = True,
     with_display: bool = True,
+    with_screen: bool = True,
     display_stream: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> Bench:
@@ -453,5 +505,6 @@ def build_bench(
         paper_width_mm=pc.width,
         red=pc.red,
         buzzer=pc.buzzer,
+        alerts=alerts_from_config(config, with_screen=with_screen),
     )
     return bench

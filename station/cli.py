@@ -111,7 +111,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
-    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False)
+    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False, with_screen=False)
     try:
         outcome = bench.handle(args.code)
     finally:

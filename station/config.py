@@ -63,6 +63,8 @@ class PrinterConfig:
     buzzer: bool = True
     profile: str | None = None
     timeout_s: float = 3.0
+    status: bool = True  # ask DLE EOT (network, serial, usb)
+    status_interval_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,49 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class ScreenConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    enabled: bool = False
+    command: str = "aplay -q {file}"
+    dir: Path | None = None  # the merchant's own recordings, tried before the generated prompts
+    prompts_dir: Path | None = None  # the generated prompts (default: <data_dir>/voice)
+    on_pass: bool = False
+
+
+# Defaults: the common single-byte USB-serial tower lights (e.g. Adafruit 5125).
+LIGHT_DEFAULTS = {"red": "11", "yellow": "12", "green": "14", "off": "21 22 24 28", "buzzer": "18"}
+
+
+@dataclass(frozen=True)
+class LightConfig:
+    kind: str = "none"
+    device: str | None = None
+    baud: int = 9600
+    red: bytes = bytes.fromhex(LIGHT_DEFAULTS["red"])
+    yellow: bytes = bytes.fromhex(LIGHT_DEFAULTS["yellow"])
+    green: bytes = bytes.fromhex(LIGHT_DEFAULTS["green"])
+    off: bytes = bytes.fromhex(LIGHT_DEFAULTS["off"])
+    buzzer: bytes = bytes.fromhex(LIGHT_DEFAULTS["buzzer"])
+    green_s: float = 2.0
+    ack_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     scanner: ScannerConfig
     printer: PrinterConfig
     station: StationConfig
     display: DisplayConfig
+    screen: ScreenConfig = ScreenConfig()
+    voice: VoiceConfig = VoiceConfig()
+    light: LightConfig = LightConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -111,6 +150,7 @@ def parse_config(
     """Validate an already-parsed TOML document."""
     base_dir = base_dir or Path.cwd()
     known = {"server", "scanner", "printer", "station", "display"}
+    known |= {"screen", "voice", "light"}
     for name in data:
         if name not in known:
             raise ConfigError(
@@ -128,6 +168,9 @@ def parse_config(
         printer=_printer(sections["printer"], base_dir),
         station=_station(sections["station"], base_dir),
         display=_display(sections["display"]),
+        screen=_screen(sections["screen"]),
+        voice=_voice(sections["voice"], base_dir),
+        light=_light(sections["light"]),
     )
     for section in sections.values():
         section.reject_unknown()
@@ -190,6 +233,8 @@ def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
     values["buzzer"] = s.boolean("buzzer", default=True)
     values["profile"] = s.string("profile", default=None)
     values["timeout_s"] = s.number("timeout_s", default=3.0, low=0.1, high=60)
+    values["status"] = s.boolean("status", default=True)
+    values["status_interval_s"] = s.number("status_interval_s", default=10.0, low=1, high=3600)
     return PrinterConfig(**values)
 
 
@@ -210,6 +255,42 @@ def _display(s: _Section) -> DisplayConfig:
         enabled=s.boolean("enabled", default=True),
         style=s.choice("style", DISPLAY_STYLES, default="auto"),
     )
+
+
+def _screen(s: _Section) -> ScreenConfig:
+    return ScreenConfig(
+        enabled=s.boolean("enabled", default=True),
+        host=s.string("host", default="127.0.0.1"),
+        port=s.integer("port", default=8765, low=0, high=65535),
+    )
+
+
+def _voice(s: _Section, base_dir: Path) -> VoiceConfig:
+    command = s.string("command", default="aplay -q {file}")
+    if "{file}" not in command:
+        raise s.error("command", "must contain {file}", command)
+    own = s.string("dir", default=None)
+    prompts = s.string("prompts_dir", default=None)
+    return VoiceConfig(
+        enabled=s.boolean("enabled", default=False),
+        command=command,
+        dir=None if own is None else base_dir / own,
+        prompts_dir=None if prompts is None else base_dir / prompts,
+        on_pass=s.boolean("on_pass", default=False),
+    )
+
+
+def _light(s: _Section) -> LightConfig:
+    kind = s.choice("kind", ("none", "serial"), default="none")
+    values: dict[str, Any] = {"kind": kind}
+    if kind == "serial":
+        values["device"] = s.string("device")
+        values["baud"] = s.integer("baud", default=9600, low=300, high=4_000_000)
+    for key, default in LIGHT_DEFAULTS.items():
+        values[key] = s.hex_bytes(key, default)
+    values["green_s"] = s.number("green_s", default=2.0, low=0, high=60)
+    values["ack_code"] = s.string("ack_code", default=None)
+    return LightConfig(**values)
 
 
 _MISSING = object()
@@ -278,6 +359,17 @@ class _Section:
         if not isinstance(value, bool):
             raise self.error(key, "must be true or false", value)
         return value
+
+    def hex_bytes(self, key: str, default: str) -> bytes:
+        """Bytes written as hex, spaces allowed: "11", "1b 40"."""
+        value = self._get(key, default)
+        try:
+            data = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            data = b""
+        if not data:
+            raise self.error(key, 'must be bytes in hex, e.g. "11" or "1b 40"', value)
+        return data
 
     def hex_id(self, key: str) -> int:
         """A USB id: 0x0416, "0416", "0x0416" (hex) or a plain integer."""

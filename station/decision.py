@@ -28,11 +28,13 @@ class LocalReason(StrEnum):
 
     DISK_FULL = "disk_full"
     JOURNAL_ERROR = "journal_error"
+    NO_ALARM = "no_alarm"  # nothing on the bench could announce a BLOCK (station.alerts)
 
 
 LOCAL_MESSAGES = {
     LocalReason.DISK_FULL: "磁盘已满 暂停发货 请联系主管",
     LocalReason.JOURNAL_ERROR: "扫描记录写入失败 暂停发货 请联系主管",
+    LocalReason.NO_ALARM: "打印机故障且无屏幕、语音或指示灯 暂停发货 请联系主管",
 }
 
 STALE_POLICIES = ("hold", "trust")

@@ -52,6 +52,7 @@ def bench_config(url: str, token: str, scanner: str, port: int, data_dir: Path):
             "printer": {"kind": "network", "host": "127.0.0.1", "port": port},
             "station": {"name": "bench-1", "data_dir": str(data_dir), "sync_interval_s": 60},
             "display": {"enabled": False},
+            "screen": {"port": 0},
         }
     )
 

@@ -79,13 +79,15 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
         budget_s=0.3,
         printer_port=None,
         start=True,
+        alerts=None,
+        printer=None,
     ) -> BenchParts:
         data_dir = tmp_path / f"station{len(built)}"
         data_dir.mkdir(exist_ok=True)
         client = GateClient(url or gate_server.url, token, budget_s=budget_s, sync_timeout_s=2.0)
         replica = Replica(data_dir / "replica.sqlite3", clock=clock_fn, max_age_s=600)
         journal = Journal(data_dir / "journal.sqlite3")
-        printer = network_printer(printer_port or capture_printer.port)
+        printer = printer or network_printer(printer_port or capture_printer.port)
         link = LinkStatus()
         uplink = Uplink(
             client, replica, journal, link, status=lambda: {}, sync_interval_s=3600, heartbeat_s=3600
@@ -102,7 +104,7 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
             )
         bench = Bench(
             scanner, client, replica, journal, printer, display or NullDisplay(), clock_fn, "A-01", mode,
-            link=link,
+            link=link, alerts=alerts,
         )  # fmt: skip
         stop, loop = threading.Event(), None
         if start:
