@@ -200,7 +200,8 @@ class Alerts:
         self.channels = dict(channels or {})
         self.ack_code = ack_code
         self.tally = Tally()
-        self._last_health: Event | None = None
+        # A station starts offline (no answer yet): offline is announced when an online link drops.
+        self._last_health: Event | None = Event(Kind.OFFLINE)
 
     def start(self) -> None:
         for name, channel in self.channels.items():

@@ -477,6 +477,7 @@ def build_bench(
             suffix=sc.suffix,
             frame_gap_s=sc.frame_gap_ms / 1000,
             backoff_max_s=sc.reconnect_max_s,
+            exclude_devices=[d for d in (config.light.device,) if d],  # never the tower light
         )
 
     uplink = Uplink(

@@ -79,6 +79,7 @@ def test_a_failing_channel_does_not_stop_the_others():
 def test_health_alarms_are_announced_once_when_they_start():
     rec = Recorder()
     alerts = Alerts({"light": rec})
+    alerts.status(View(online=False, printer="ready"))  # starting up: not yet in contact
     alerts.status(View(online=True, printer="ready"))
     alerts.status(View(online=True, printer="paper_out"))
     alerts.status(View(online=True, printer="paper_out"))
