@@ -29,6 +29,7 @@ FEED_LIMIT = 5000
 ASCII_DIGITS = re.compile(r"^[0-9]{1,18}$")
 # What a station may report having decided on its own (station.decision.LocalReason).
 LOCAL_REASONS = frozenset({"disk_full", "journal_error"})
+LOCAL_REASONS |= {"no_alarm"}  # station.decision.LocalReason.NO_ALARM: nothing could announce a BLOCK
 
 
 @bp.before_request

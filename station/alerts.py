@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -167,16 +167,11 @@ def can_announce_block(printer_state: str, channels_working: Iterable[bool]) -> 
     return printer_can_alarm(printer_state) or any(channels_working)
 
 
-def no_alarm(outcome: Outcome) -> Outcome:
-    """The HOLD that replaces any decision while nothing could announce a BLOCK."""
-    return replace(
-        outcome,
-        decision=Decision.HOLD,
-        reason=LocalReason.NO_ALARM.value,
-        message=LOCAL_MESSAGES[LocalReason.NO_ALARM],
-        source=Source.LOCAL,
-        waybill=None,
-    )
+def no_alarm(scan_id: str | None, code: str) -> Outcome:
+    """The HOLD every scan gets while nothing could announce a BLOCK. The server is not asked (it
+    would journal a PASS the bench never gave); the scan is uploaded with this local decision."""
+    reason = LocalReason.NO_ALARM
+    return Outcome(scan_id, code, Decision.HOLD, reason.value, LOCAL_MESSAGES[reason], Source.LOCAL)
 
 
 def event_for(outcome: Outcome) -> Event:
@@ -231,12 +226,12 @@ class Alerts:
     def can_announce_block(self, printer_state: str) -> bool:
         return can_announce_block(printer_state, self.working().values())
 
-    def guard(self, outcome: Outcome, printer_state: str) -> Outcome:
-        """The outcome itself, or HOLD no_alarm when nothing could announce a BLOCK."""
-        if outcome.decision is Decision.HOLD or self.can_announce_block(printer_state):
-            return outcome
-        log.critical("no printer, screen, voice or light can announce a block: holding %s", outcome.code)
-        return no_alarm(outcome)
+    def must_hold(self, printer_state: str) -> bool:
+        """True while nothing could announce a BLOCK: the bench then holds every scan."""
+        if self.can_announce_block(printer_state):
+            return False
+        log.critical("no printer, screen, voice or light can announce a block: holding every scan")
+        return True
 
     def decided(self, outcome: Outcome, view: View) -> None:
         self._fan(event_for(outcome), view)

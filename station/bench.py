@@ -21,14 +21,15 @@ from typing import Any, Protocol
 
 from shipgate.codes import CodeKind, classify, normalise
 from shipgate.wire import Decision, Reason, ScanMode
-from station import decision
-from station.alerts import Alerts, view_of
+from station import decision, timesync
+from station.alerts import Alerts, no_alarm, view_of
 from station.client import GateClient, GateError, ScanResult
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
 from station.slips import Op, SlipContext, slip_for
+from station.timesync import ClockFacts
 from station.uplink import LinkStatus, Uplink
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Bench:
         buzzer: bool = True,
         tz: tzinfo | None = None,
         alerts: Alerts | None = None,
+        clock_facts: Callable[[], ClockFacts] = timesync.clock_facts,
     ) -> None:
         self.scanner = scanner
         self.client = client
@@ -97,6 +99,7 @@ class Bench:
         self.buzzer = buzzer
         self.tz = tz
         self.alerts = alerts or Alerts()  # screen, voice, light (station.alerts)
+        self.clock_facts = clock_facts  # synchronised?, boot id, monotonic time: sent with each scan
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -175,17 +178,18 @@ class Bench:
                 self._sign_in(code.value)
                 return None
             text = normalise(raw) if code.kind in _OWN_KINDS else code.value
-            now = self.clock()
+            now, facts = self.clock(), self.clock_facts()
             try:
-                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now))
+                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now), facts)
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
-            if not code.valid:
+            if self.alerts.must_hold(_state(self.printer, "unknown")):  # nothing could announce a BLOCK
+                outcome = no_alarm(entry.scan_id, text)
+            elif not code.valid:
                 log.info("scan %s: invalid code (%s)", entry.scan_id, code.problem)
                 outcome = decision.invalid_code(entry.scan_id, text)
             else:
-                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind)
-            outcome = self.alerts.guard(outcome, _state(self.printer, "unknown"))  # fail closed
+                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind, facts)
             try:
                 self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
             except JournalError as exc:
@@ -194,9 +198,11 @@ class Bench:
             self._act(outcome, now, print_slip=code.kind not in _LEAD_KINDS)
             return outcome
 
-    def _decide(self, scan_id: str, code: str, scanned_at: str, kind: CodeKind) -> Outcome:
+    def _decide(
+        self, scan_id: str, code: str, scanned_at: str, kind: CodeKind, facts: ClockFacts | None = None
+    ) -> Outcome:
         try:
-            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value)
+            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value, facts)
         except GateError as exc:
             log.info("scan %s: server not answering (%s): deciding offline", scan_id, exc)
             self.link.report_error(exc)

@@ -19,6 +19,7 @@ import httpx
 
 from shipgate.wire import API_PREFIX, BATCH_LIMIT, Decision
 from station.decision import Waybill
+from station.timesync import sent_clock
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class ScanUpload:
     station_decision: str
     station_reason: str
     station_gate_version: int | None
+    clock_synced: bool | None = None  # the scan's clock (station.timesync)
+    boot_id: str | None = None
+    mono_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,9 @@ class GateClient:
     def close(self) -> None:
         self._http.close()
 
-    def scan(self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str) -> ScanResult:
+    def scan(
+        self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str, clock: Any = None
+    ) -> ScanResult:
         body = {
             "scan_id": scan_id,
             "code": code,
@@ -144,13 +150,14 @@ class GateClient:
             "scanned_at": scanned_at,
             "mode": mode,
         }
+        body.update(clock.wire() if clock is not None else {})  # station.timesync.ClockFacts
         data = self._call("POST", "/scans", self.budget_s, retry="any", json=body)
         return _parse(_scan_result, data)
 
     def upload_batch(self, scans: Sequence[ScanUpload]) -> list[BatchResult]:
         if not 0 < len(scans) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1..{BATCH_LIMIT} scans (got {len(scans)})")
-        body = {"scans": [asdict(s) for s in scans]}
+        body = {"scans": [asdict(s) for s in scans], **sent_clock()}
         data = self._call("POST", "/scans/batch", self.sync_timeout_s, retry="any", json=body)
         return _parse(_batch_results, data)
 

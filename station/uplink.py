@@ -204,4 +204,7 @@ def _upload_of(e: JournalEntry) -> ScanUpload:
         station_decision=e.decision or "HOLD",
         station_reason=e.reason or "",
         station_gate_version=e.gate_version,
+        clock_synced=e.clock_synced,
+        boot_id=e.boot_id,
+        mono_s=e.mono_s,
     )

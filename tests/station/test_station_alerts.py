@@ -51,22 +51,23 @@ def _outcome(decision: Decision) -> Outcome:
     return Outcome("s1", ORDER_OK, decision, "clear", "可发货", Source.ONLINE, order_id=ORDER_OK)
 
 
-def test_guard_turns_every_decision_into_hold_when_nothing_can_announce():
+def test_must_hold_follows_the_channels_health():
     alerts = Alerts({"screen": Recorder(working=False), "light": Recorder(working=False)})
-    for decision in Decision:
-        guarded = alerts.guard(_outcome(decision), "paper_out")
-        assert guarded.decision is Decision.HOLD
-        if decision is not Decision.HOLD:
-            assert guarded.reason == LocalReason.NO_ALARM.value
-            assert guarded.source is Source.LOCAL and guarded.waybill is None
-    assert alerts.guard(_outcome(Decision.PASS), "ready").decision is Decision.PASS
+    assert alerts.must_hold("paper_out")
+    assert not alerts.must_hold("ready")
     alerts.channels["light"].working = True
-    assert alerts.guard(_outcome(Decision.PASS), "paper_out").decision is Decision.PASS
+    assert not alerts.must_hold("paper_out")
+    assert Alerts().must_hold("offline")  # no channel at all and no printer
 
 
-def test_no_alarm_names_the_reason_in_chinese():
-    held = no_alarm(_outcome(Decision.BLOCK))
-    assert "暂停发货" in held.message and held.order_id == ORDER_OK
+def test_no_alarm_is_a_local_hold_in_chinese():
+    held = no_alarm("s1", ORDER_OK)
+    assert (held.decision, held.reason, held.source) == (
+        Decision.HOLD,
+        LocalReason.NO_ALARM.value,
+        Source.LOCAL,
+    )
+    assert "暂停发货" in held.message
 
 
 def test_a_failing_channel_does_not_stop_the_others():
@@ -89,7 +90,7 @@ def test_health_alarms_are_announced_once_when_they_start():
 
 
 def test_the_bench_holds_every_scan_while_the_printer_is_down_and_nothing_else_works(
-    make_bench, capture_printer
+    make_bench, capture_printer, gate_server
 ):
     light = Recorder(working=False)
     parts = make_bench(alerts=Alerts({"light": light}))
@@ -102,7 +103,9 @@ def test_the_bench_holds_every_scan_while_the_printer_is_down_and_nothing_else_w
     assert (refunded.decision, refunded.reason) == (Decision.HOLD, "no_alarm")
     ok = bench.handle(ORDER_OK)
     assert (ok.decision, ok.reason) == (Decision.HOLD, "no_alarm")
-    assert parts.journal.get(ok.scan_id).decision == "HOLD"  # journaled as held
+    entry = parts.journal.get(ok.scan_id)
+    assert (entry.decision, entry.upload) == ("HOLD", "pending")  # journaled as held, uploaded later
+    assert ok.scan_id not in gate_server.scans  # the server was not asked
     light.working = True  # the light comes back: blocks are announced again
     assert bench.handle(ORDER_REFUNDED).decision is Decision.BLOCK
     assert [e.kind for e in light.events if e.kind in (Kind.BLOCK, Kind.HOLD)][-1] is Kind.BLOCK
