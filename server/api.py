@@ -17,6 +17,7 @@ from server.gatestate import current_version
 from server.incidents import detect
 from server.metrics import SCAN_SECONDS, SCANS
 from server.models import GateEntry, Scan, Station, utcnow, warehouse_shops
+from server.scanclock import ScanClock, SentClock
 from server.scans import ScanRequest
 from shipgate.wire import BATCH_LIMIT, Decision, Reason, ScanMode
 
@@ -59,13 +60,16 @@ def post_scan():
 def post_batch():
     """Store scans a station decided offline, each once, answering with the server's decision."""
     body = json_body()
-    expect_fields(body, required={"scans"})
+    expect_fields(body, required={"scans"}, optional=SENT_CLOCK_FIELDS)
+    sent = parse_sent_clock(body)
     items = body["scans"]
     if not isinstance(items, list) or not items:
         raise InvalidField("scans 必须是非空数组")
     if len(items) > BATCH_LIMIT:
         raise InvalidField(f"一次最多上传 {BATCH_LIMIT} 条", error="batch_too_large")
-    requests = [parse_scan(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)]
+    requests = [
+        parse_scan(item, offline=True, where=f"scans[{i}]", sent=sent) for i, item in enumerate(items)
+    ]
     gate, cursor = current_app.extensions["shipgate.gate"], raw_cursor()
     results = []
     for scan_request in requests:
@@ -237,12 +241,45 @@ def expect_fields(
         raise InvalidField(f"缺少字段：{prefix}{missing[0]}", error="missing_field")
 
 
-def parse_scan(item: object, *, offline: bool, where: str = "") -> ScanRequest:
+SCAN_CLOCK_FIELDS = {"clock_synced", "boot_id", "mono_s"}  # station.timesync.ClockFacts
+SENT_CLOCK_FIELDS = {"sent_boot_id", "sent_mono_s"}
+
+
+def _boot_id(value: object, name: str) -> str | None:
+    if value is None or (isinstance(value, str) and 1 <= len(value) <= 64 and clean_text(value)):
+        return value
+    raise InvalidField(f"{name} 必须是不超过 64 个字符的字符串")
+
+
+def _mono(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e10:
+        raise InvalidField(f"{name} 必须是非负秒数")
+    return float(value)
+
+
+def parse_scan_clock(item: dict, prefix: str) -> ScanClock:
+    synced = item.get("clock_synced")
+    if synced is not None and not isinstance(synced, bool):
+        raise InvalidField(f"{prefix}clock_synced 必须是 true、false 或 null")
+    boot = _boot_id(item.get("boot_id"), f"{prefix}boot_id")
+    return ScanClock(synced, boot, _mono(item.get("mono_s"), f"{prefix}mono_s"))
+
+
+def parse_sent_clock(body: dict) -> SentClock:
+    return SentClock(
+        _boot_id(body.get("sent_boot_id"), "sent_boot_id"), _mono(body.get("sent_mono_s"), "sent_mono_s")
+    )
+
+
+def parse_scan(item: object, *, offline: bool, where: str = "", sent: SentClock | None = None) -> ScanRequest:
     prefix = f"{where}." if where else ""
     if not isinstance(item, dict):
         raise InvalidField(f"{where or '请求'} 必须是 JSON 对象")
     required = {"scan_id", "code", "scanned_at"}
     optional = {"operator", "mode"}
+    optional |= SCAN_CLOCK_FIELDS
     if offline:
         required |= {"station_decision", "station_reason"}
         optional |= {"station_gate_version"}
@@ -282,6 +319,8 @@ def parse_scan(item: object, *, offline: bool, where: str = "") -> ScanRequest:
         station_decision=station_decision,
         station_reason=station_reason,
         station_gate_version=station_version,
+        clock=parse_scan_clock(item, prefix),
+        sent=sent if offline else None,
     )
 
 

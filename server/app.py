@@ -48,8 +48,9 @@ def create_app(
             app.extensions["shipgate.sessions"], settings.douyin_gateway, settings.lookup_budget_ms
         )
     app.extensions["shipgate.gate"] = Gate(
-        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force
-    )
+        engine, live_lookup, bench_codes=clearing.handle_bench_code, overrides=clearing.override_in_force,
+        allowed_skew_s=settings.scan_clock_skew_s,
+    )  # fmt: skip
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

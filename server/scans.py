@@ -15,11 +15,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from server import drills
+from server import drills, scanclock
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
 from server.journal import ScanJournal
 from server.models import GateCode, GateEntry, Scan, ScanException, utcnow
+from server.scanclock import ScanClock, SentClock
 from server.stations import StationRef
 from shipgate.codes import Code, CodeKind, classify
 from shipgate.wire import Decision, Reason, message_for
@@ -62,6 +63,9 @@ class ScanRequest:
     station_decision: str | None = None
     station_reason: str | None = None
     station_gate_version: int | None = None
+    # The station's clock (server.scanclock); `sent` is the batch's, None for an online scan:
+    clock: ScanClock = ScanClock()
+    sent: SentClock | None = None
 
 
 class Gate:
@@ -74,11 +78,13 @@ class Gate:
         *,
         bench_codes: BenchCodes | None = None,
         overrides: OverrideLookup | None = None,
+        allowed_skew_s: float = scanclock.DEFAULT_ALLOWED_SKEW_S,
     ):
         self.journal = ScanJournal(engine)
         self.live_lookup = live_lookup
         self.bench_codes = bench_codes
         self.overrides = overrides
+        self.allowed_skew_s = allowed_skew_s
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
@@ -138,6 +144,9 @@ class Gate:
         else:
             decision, reason, entry = self.decide(cursor, code)
         now = utcnow()
+        when = scanclock.bound(
+            request.scanned_at, now, request.clock, request.sent, allowed_skew_s=self.allowed_skew_s
+        )
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
         row = {
             "station_id": station.id,
@@ -147,8 +156,9 @@ class Gate:
             "code_kind": code.kind.value,
             "operator": request.operator,
             "mode": request.mode,
-            "scanned_at": request.scanned_at,
+            "scanned_at": when.scanned_at,
             "received_at": now,
+            **clock_columns(request.clock, when),
             "decision": decision.value,
             "reason": reason.value,
             "order_id": entry["order_id"] if entry else None,
@@ -189,6 +199,18 @@ class Gate:
                 session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
         return wire_answer(row, exception_id, label, message), False
+
+
+def clock_columns(clock: ScanClock, when: scanclock.ScanTime) -> dict:
+    """The scans table's clock columns (migration 0007)."""
+    return {
+        "claimed_at": when.claimed_at,
+        "clock_skew_s": when.skew_s,
+        "clock_flag": None if when.flag is None else when.flag.value,
+        "clock_synced": clock.synced,
+        "boot_id": clock.boot_id,
+        "mono_s": clock.mono_s,
+    }
 
 
 def wire_answer(row: dict, exception_id: int | None, label: dict | None, message: str | None = None) -> dict:

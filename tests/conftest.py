@@ -75,6 +75,9 @@ def settings(tmp_path) -> Settings:
             "secret_key": "test-secret-key",
             "douyin_gateway": "http://127.0.0.1:9",
             "lookup_budget_ms": 300,
+            # Most tests scan at fixed dates while the server stamps receipts with the real clock:
+            # believe those claims here; tests/server/test_scan_clock.py checks the real bound.
+            "scan_clock_skew_s": 100 * 365 * 86400,
         }
     )
 

@@ -31,6 +31,12 @@ REASONS = {
     "invalid_code": "无法识别的条码",
     "drill": "演练",
     "disk_full": "工作站磁盘已满",
+    "no_alarm": "工作站无法报警",
+}
+
+CLOCK_FLAGS = {  # server.scanclock.ClockFlag
+    "skewed": "工位时钟偏差过大，按服务器时间记录",
+    "unsynced": "工位时钟未同步",
 }
 
 ROLES = {"lead": "主管", "admin": "管理员"}
@@ -50,6 +56,9 @@ DEVICE_STATES = {
     "reconnecting": "重连中",
     "offline": "离线",
     "unknown": "未知",
+    "paper_out": "缺纸",
+    "paper_near_end": "纸将用完",
+    "cover_open": "上盖打开",
 }
 
 MODES = {"bench": "打包台", "handover": "交接点"}

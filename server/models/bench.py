@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, DouyinId, utcnow
@@ -75,6 +75,14 @@ class Scan(Base):
     station_decision: Mapped[str | None] = mapped_column(String(8))
     station_reason: Mapped[str | None] = mapped_column(String(32))
     station_gate_version: Mapped[int | None]
+    # The station's clock (server.scanclock; migration 0007). claimed_at: the station's own time,
+    # kept only when it was too far from the server's and scanned_at holds the server's instead.
+    claimed_at: Mapped[datetime | None]
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    clock_flag: Mapped[str | None] = mapped_column(String(16))  # skewed | unsynced
+    clock_synced: Mapped[bool | None]
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    mono_s: Mapped[float | None] = mapped_column(Float)
 
     station: Mapped[Station] = relationship()
 
