@@ -179,6 +179,14 @@ HEARTBEAT_FIELDS = {
     "operator": (str, type(None)),
     "display": (str, type(None)),
 }
+# station.service.alert_health: the bench's alert channels, its clock and its disk writes
+HEARTBEAT_FIELDS |= {
+    "screen": str,
+    "voice": str,
+    "light": str,
+    "clock_synced": str,
+    "disk_written_bytes": int,
+}
 
 
 @bp.post("/heartbeat")

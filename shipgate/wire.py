@@ -5,6 +5,8 @@ Station API, JSON over HTTP, `Authorization: Bearer <station token>`, under /api
 POST /api/v1/scans
     request  {"scan_id": str, "code": str, "operator": str|null, "scanned_at": ISO-8601 str,
               "mode": "bench"|"handover" (optional, default "bench")}
+             + optional clock fields {"clock_synced": bool|null, "boot_id": str|null, "mono_s": number|null}
+             (the server bounds scanned_at by its own clock: server.scanclock)
     response {"scan_id", "decision", "reason", "message", "order_id", "sku_order_ids",
               "gate_version", "decided_at", "exception_id", "waybill"}
     The same scan_id again returns the stored answer and writes nothing.
@@ -12,6 +14,7 @@ POST /api/v1/scans
 POST /api/v1/scans/batch          (scans a station decided offline, in journal order, at most 500)
     request  {"scans": [{"scan_id", "code", "operator", "scanned_at", "mode",
                           "station_decision", "station_reason", "station_gate_version"}]}
+             + optional {"sent_boot_id", "sent_mono_s"} and each scan's clock fields
     response {"results": [<scan response> + {"station_decision", "station_reason", "duplicate": bool}]}
 
 GET /api/v1/gate?since=<version>&limit=<n>   (the replica feed; since=0 is a full snapshot)
@@ -24,6 +27,8 @@ GET /api/v1/gate?since=<version>&limit=<n>   (the replica feed; since=0 is a ful
 POST /api/v1/heartbeat
     request  {"software_version", "replica_version", "replica_age_s", "scanner", "printer",
               "queue_depth", "rss_bytes", "mode", "operator"}
+             + optional {"screen", "voice", "light": "ok"|"down"|"off", "clock_synced": "yes"|"no"|"unknown",
+              "disk_written_bytes"}; printer: unknown|ready|offline|paper_near_end|paper_out|cover_open
     response {"ok": true, "server_time", "gate_version"}
 
 Errors are always {"error": <machine code>, "message": <zh-CN text>} with a 4xx status.

@@ -35,6 +35,9 @@ PRINTER_ALARMS = {
 PRINTER_WARNINGS = {"paper_near_end": "打印纸即将用完"}
 
 
+CHANNELS = ("screen", "voice", "light")
+
+
 class Kind(StrEnum):
     """What an announcement is about: each has its own sound, colour and light."""
 
@@ -222,6 +225,13 @@ class Alerts:
                 log.exception("alerts: %s health check failed", name)
                 out[name] = False
         return out
+
+    def heartbeat(self) -> dict[str, str]:
+        """Each alert channel's health for the heartbeat: "ok", "down" or "off" (not configured)."""
+        working = self.working()
+        return {
+            name: ("off" if name not in working else "ok" if working[name] else "down") for name in CHANNELS
+        }
 
     def can_announce_block(self, printer_state: str) -> bool:
         return can_announce_block(printer_state, self.working().values())

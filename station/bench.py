@@ -450,7 +450,7 @@ def build_bench(
     from shipgate import __version__
     from station.display import make_display
     from station.scanner import Scanner
-    from station.service import heartbeat_payload
+    from station.service import alert_health, heartbeat_payload
 
     st, sv, pc = config.station, config.server, config.printer
     st.data_dir.mkdir(parents=True, exist_ok=True)
@@ -491,7 +491,7 @@ def build_bench(
         replica,
         journal,
         link,
-        status=lambda: heartbeat_payload(bench.status(), __version__),
+        status=lambda: {**heartbeat_payload(bench.status(), __version__), **alert_health(bench)},
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
     )

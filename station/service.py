@@ -18,6 +18,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from station import timesync
+
 if TYPE_CHECKING:
     from station.bench import Bench, StationStatus
 
@@ -81,6 +83,25 @@ def rss_bytes() -> int:
         return resident_pages * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def disk_written_bytes() -> int:
+    """Bytes this process sent to storage since it started (/proc/self/io); 0 where unavailable."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("write_bytes:"))
+    except (OSError, ValueError, StopIteration):
+        return 0
+
+
+def alert_health(bench: Bench) -> dict[str, Any]:
+    """The heartbeat's alert and clock fields (shipgate.wire): screen / voice / light, clock, disk."""
+    synced = timesync.clock_synced()
+    return {
+        **bench.alerts.heartbeat(),
+        "clock_synced": "unknown" if synced is None else ("yes" if synced else "no"),
+        "disk_written_bytes": disk_written_bytes(),
+    }
 
 
 def heartbeat_payload(status: StationStatus, software_version: str) -> dict[str, Any]:

@@ -62,6 +62,8 @@ DEVICE_STATES = {
 }
 
 MODES = {"bench": "打包台", "handover": "交接点"}
+PRINTER_ALARMS = ("offline", "paper_out", "cover_open")  # station.alerts.PRINTER_ALARMS
+CHANNELS = {"screen": "屏幕", "voice": "语音", "light": "指示灯"}
 
 
 def label(table: dict, value: object) -> str:

@@ -30,6 +30,7 @@ from server.models import (
     Waybill,
 )
 from server.models.users import GateOverride
+from server.sync.lease import LEASE_STREAM
 from shipgate.codes import CodeKind, classify, normalise
 
 ONLINE_WITHIN = timedelta(seconds=90)
@@ -227,7 +228,10 @@ class SyncRow:
 def sync_health(session: Session, now: datetime) -> list[SyncRow]:
     """Per shop and stream: when the sync last succeeded and how far behind its bookmark is."""
     rows = session.execute(
-        select(SyncState, Shop.name).join(Shop, Shop.shop_id == SyncState.shop_id).order_by(Shop.name)
+        select(SyncState, Shop.name)
+        .join(Shop, Shop.shop_id == SyncState.shop_id)
+        .where(SyncState.stream != LEASE_STREAM)  # the workers' lease row is no sync
+        .order_by(Shop.name)
     )
     return [
         SyncRow(

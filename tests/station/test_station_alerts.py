@@ -128,3 +128,8 @@ def test_the_acknowledgement_code_unlatches(make_bench):
     parts.bench.handle(ORDER_REFUNDED)
     assert parts.bench.handle("SG-ACK-1") is None  # no decision, nothing journaled
     assert rec.events[-1].kind is Kind.CLEAR
+
+
+def test_the_heartbeat_names_each_channels_health():
+    alerts = Alerts({"screen": Recorder(working=True), "light": Recorder(working=False)})
+    assert alerts.heartbeat() == {"screen": "ok", "voice": "off", "light": "down"}

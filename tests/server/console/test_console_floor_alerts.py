@@ -1,0 +1,63 @@
+"""The floor view shows the benches' printer health, alert channels and clocks (issue 14), and
+hides the sync workers' internal lease row."""
+
+from __future__ import annotations
+
+from factories import ensure_shop
+
+from server.models import SyncState, utcnow
+from server.sync.lease import LEASE_STREAM
+
+HEALTH = {
+    "software_version": "0.1.0",
+    "replica_version": 42,
+    "replica_age_s": 3.5,
+    "scanner": "connected",
+    "printer": "paper_out",
+    "queue_depth": 0,
+    "rss_bytes": 52_428_800,
+    "mode": "bench",
+    "operator": "P001",
+    "screen": "ok",
+    "voice": "down",
+    "light": "off",
+    "clock_synced": "no",
+    "disk_written_bytes": 4096,
+}
+
+
+def _row(as_lead) -> str:
+    text = as_lead.get("/floor").get_data(as_text=True)
+    return text[text.index('data-station="bench-1"') :].split("</tr>")[0]
+
+
+def test_printer_out_of_paper_and_alert_channels_on_the_floor(as_lead, client, auth):
+    assert client.post("/api/v1/heartbeat", json=HEALTH, headers=auth).status_code == 200
+    row = _row(as_lead)
+    assert 'class="state bad" data-printer="paper_out">缺纸' in row
+    assert 'class="state ok" data-channel="screen">屏幕' in row
+    assert 'class="state bad" data-channel="voice">语音' in row
+    assert 'data-channel="light"' not in row  # not configured on this bench
+    assert "时钟未同步" in row
+
+
+def test_a_bad_alert_field_is_refused(client, auth):
+    answer = client.post("/api/v1/heartbeat", json={**HEALTH, "disk_written_bytes": "lots"}, headers=auth)
+    assert answer.status_code == 400
+
+
+def test_the_lease_row_is_not_a_sync(as_lead, session):
+    ensure_shop(session)
+    now = utcnow()
+    session.add_all(
+        [
+            SyncState(
+                shop_id="10437917", stream="orders", bookmark=int(now.timestamp()), last_success_at=now
+            ),
+            SyncState(shop_id="10437917", stream=LEASE_STREAM, bookmark=0, last_error="held by worker-2"),
+        ]
+    )
+    session.commit()
+    text = as_lead.get("/floor").get_data(as_text=True)
+    sync_table = text.split("抖店同步")[1]
+    assert "订单" in sync_table and LEASE_STREAM not in sync_table and "held by worker-2" not in sync_table
