@@ -4,6 +4,7 @@
     shipgate-station check CODE --config station.toml   one decision, printed (journaled like a scan)
     shipgate-station test-print --config station.toml   a test slip, for IT
     shipgate-station list-ports                         serial ports with their USB ids
+    shipgate-station voice-prompts --dir DIR            the default zh-CN prompts, with espeak-ng (install)
 
 Logs are English, to stderr (journald under systemd); bench text on the display is zh-CN.
 Exit codes: 0 ok (check: PASS), 1 failure (check: BLOCK), 2 bad settings, 3 check: HOLD.
@@ -62,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ports = sub.add_parser("list-ports", help="list serial ports (for [scanner] device)")
     ports.set_defaults(func=cmd_list_ports)
+
+    prompts = sub.add_parser("voice-prompts", help="generate the default zh-CN voice prompts (espeak-ng)")
+    prompts.add_argument("--dir", required=True, help="where the .wav files go, e.g. DATA_DIR/voice")
+    prompts.add_argument("--espeak", default="espeak-ng")
+    prompts.set_defaults(func=cmd_voice_prompts)
     return parser
 
 
@@ -195,6 +201,21 @@ def cmd_list_ports(args: argparse.Namespace) -> int:
     print("device\tvid:pid\tserial\tdescription")
     for port in ports:
         print(port.describe())
+    return 0
+
+
+def cmd_voice_prompts(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from station.voice import generate_prompts
+
+    try:
+        written = generate_prompts(Path(args.dir), espeak=args.espeak)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"cannot generate the prompts with {args.espeak}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} prompts written to {args.dir}")
     return 0
 
 

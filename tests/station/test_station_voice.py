@@ -105,3 +105,12 @@ def test_generate_prompts_with_espeak(tmp_path):
     assert {p.stem for p in written} == set(PROMPTS)
     block = (tmp_path / "voice" / "block.wav").read_bytes()
     assert block[:4] == b"RIFF" and block[8:12] == b"WAVE" and len(block) > 10_000
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_the_voice_prompts_command(tmp_path, capsys):
+    from station.cli import main
+
+    assert main(["voice-prompts", "--dir", str(tmp_path / "v")]) == 0
+    assert (tmp_path / "v" / "hold_partial_refund.wav").stat().st_size > 1000
+    assert main(["voice-prompts", "--dir", str(tmp_path / "w"), "--espeak", "/no/such/espeak"]) == 1
