@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipgate.wire import ScanMode
-from station.config import ConfigError, load_config, parse_config
+from station.config import ConfigError, LightConfig, ScreenConfig, VoiceConfig, load_config, parse_config
 
 FULL = """
 [server]
@@ -182,3 +182,42 @@ def test_the_example_file_parses_with_the_defaults():
     config = load_config(example)
     assert config.printer.kind == "network" and config.server.budget_ms == 300
     assert config.station.data_dir == Path("/var/lib/shipgate-station")
+    assert (config.screen, config.voice, config.light) == (ScreenConfig(), VoiceConfig(), LightConfig())
+
+
+def test_alert_sections(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL
+            + '[screen]\nport = 0\n[voice]\nenabled = true\ndir = "own"\n'
+            + '[light]\nkind = "serial"\ndevice = "/dev/tower"\nred = "1b 41"\nack_code = "SG-ACK-1"\n',
+        )
+    )
+    assert config.screen.port == 0 and config.screen.enabled
+    assert (
+        config.voice.enabled
+        and config.voice.dir == tmp_path / "own"
+        and config.voice.command == "aplay -q {file}"
+    )
+    assert (
+        config.light.red == b"\x1b\x41"
+        and config.light.green == b"\x14"
+        and config.light.ack_code == "SG-ACK-1"
+    )
+    assert config.printer.status and config.printer.status_interval_s == 10
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[light]\nkind = "serial"\n', "[light] device is required"),
+        ('[light]\nred = "zz"\n', "[light] red must be bytes in hex"),
+        ('[voice]\ncommand = "aplay"\n', "[voice] command must contain {file}"),
+        ("[screen]\nport = 70000\n", "[screen] port must be at most 65535"),
+        ("[screen]\nbright = true\n", "[screen] unknown key bright"),
+        ('[light]\nkind = "usb"\n', "[light] kind must be one of none, serial"),
+    ],
+)
+def test_alert_settings_errors_name_the_key(tmp_path, extra, message):
+    assert message in error_for(tmp_path, MINIMAL + extra)
