@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from station.alerts import Event, View
@@ -92,7 +92,7 @@ def _sse(state: dict[str, Any]) -> bytes:
 
 
 def load_page() -> bytes:
-    return resources.files("station").joinpath("screen.html").read_bytes()
+    return (Path(__file__).parent / "screen.html").read_bytes()  # package data beside this module
 
 
 class Screen:

@@ -129,6 +129,11 @@ def main() -> None:
     logging.getLogger("station").setLevel(logging.ERROR)  # the bench logs every BLOCK/HOLD
     scan_to_print()
     replica_memory()
+    import station_disk
+    import station_screen
+
+    station_disk.main()  # bytes to storage per idle hour and per 1,000 scans
+    station_screen.main()  # last scanner byte -> BLOCK drawn on the bench screen
 
 
 if __name__ == "__main__":
