@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, render_template, request
 
 from server.console import admin as admin_area
-from server.console import auth, csrf, floor, handover, incidents, labels, orders, queue, review
+from server.console import auth, csrf, floor, handover, incidents, labels, orders, people, queue, review
 from server.console.clearing import RESOLUTION_LABELS
 
 console = Blueprint(
@@ -90,4 +90,5 @@ def init_app(app: Flask) -> None:
         fen=labels.fen,
         filesize=labels.filesize,
     )
+    app.jinja_env.filters.update(who=people.who, badge=people.badge)  # people by name
     app.register_blueprint(console)

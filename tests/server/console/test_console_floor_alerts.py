@@ -61,3 +61,19 @@ def test_the_lease_row_is_not_a_sync(as_lead, session):
     text = as_lead.get("/floor").get_data(as_text=True)
     sync_table = text.split("抖店同步")[1]
     assert "订单" in sync_table and LEASE_STREAM not in sync_table and "held by worker-2" not in sync_table
+
+
+def test_people_by_name_never_by_actor_string(as_lead, client, auth, session):
+    from server.console.people import label
+    from server.models import Operator
+
+    session.add(Operator(name="王五", badge="L001", is_lead=True))
+    session.commit()
+    assert label("operator:L001", {"L001": "王五"}) == "王五（工牌 L001）"
+    assert label("operator:L404", {}) == "工牌 L404"
+    assert label("user:lead", {}) == "lead" and label("system", {}) == "系统"
+    assert (
+        client.post("/api/v1/heartbeat", json={**HEALTH, "operator": "L001"}, headers=auth).status_code == 200
+    )
+    row = _row(as_lead)
+    assert "王五（工牌 L001）" in row and "operator:" not in row
