@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server import drills, scanclock
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
+from server.goods import goods_out
 from server.journal import ScanJournal
 from server.models import GateCode, GateEntry, Scan, ScanException, utcnow
 from server.scanclock import ScanClock, SentClock
@@ -198,7 +199,11 @@ class Gate:
                 drills.record(session, station, request.scan_id, code.value, request.scanned_at, passed)
                 session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
-        return wire_answer(row, exception_id, label, message), False
+        answer = wire_answer(row, exception_id, label, message)
+        if reason is Reason.PARTIAL_REFUND:  # name the goods to take out (rare: one more query)
+            with self._sessions() as session:
+                answer["items_out"] = goods_out(session, answer["sku_order_ids"])
+        return answer, False
 
 
 def clock_columns(clock: ScanClock, when: scanclock.ScanTime) -> dict:
@@ -227,6 +232,7 @@ def wire_answer(row: dict, exception_id: int | None, label: dict | None, message
         "decided_at": row["received_at"].isoformat(),
         "exception_id": exception_id,
         "waybill": label,
+        "items_out": [],  # partial_refund: the goods to take out, named (server.goods)
         "station_decision": row["station_decision"],
         "station_reason": row["station_reason"],
     }
@@ -239,4 +245,7 @@ def stored_answer(session: Session, station_id: int, scan_id: str) -> dict:
     if scan.decision == Decision.PASS.value and scan.order_id:
         label = session.scalar(select(GateEntry.label).where(GateEntry.order_id == scan.order_id))
     row = {c.name: getattr(scan, c.name) for c in Scan.__table__.columns}
-    return wire_answer(row, exception_id, label)
+    answer = wire_answer(row, exception_id, label)
+    if scan.reason == Reason.PARTIAL_REFUND:
+        answer["items_out"] = goods_out(session, answer["sku_order_ids"])
+    return answer

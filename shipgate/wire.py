@@ -8,7 +8,8 @@ POST /api/v1/scans
              + optional clock fields {"clock_synced": bool|null, "boot_id": str|null, "mono_s": number|null}
              (the server bounds scanned_at by its own clock: server.scanclock)
     response {"scan_id", "decision", "reason", "message", "order_id", "sku_order_ids",
-              "gate_version", "decided_at", "exception_id", "waybill"}
+              "gate_version", "decided_at", "exception_id", "waybill", "items_out"}
+    items_out: for partial_refund, the goods to take out by name (same order as sku_order_ids)
     The same scan_id again returns the stored answer and writes nothing.
 
 POST /api/v1/scans/batch          (scans a station decided offline, in journal order, at most 500)

@@ -130,7 +130,7 @@ def items_out(outcome: Outcome) -> tuple[str, ...]:
     sku order id (a partial refund's sku_order_ids are the refunded ones)."""
     if outcome.reason != Reason.PARTIAL_REFUND:
         return ()
-    return tuple(getattr(outcome, "items_out", ()) or outcome.sku_order_ids)
+    return outcome.items_out or outcome.sku_order_ids
 
 
 class Tally:

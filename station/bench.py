@@ -384,6 +384,7 @@ def _from_server(scan_id: str, code: str, r: ScanResult) -> Outcome:
         gate_version=r.gate_version,
         exception_id=r.exception_id,
         waybill=r.waybill,
+        items_out=r.items_out,
     )
 
 

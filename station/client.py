@@ -64,6 +64,7 @@ class ScanResult:
     decided_at: str | None
     exception_id: str | None
     waybill: Waybill | None
+    items_out: tuple[str, ...] = ()  # partial_refund: the goods to take out, by name
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ def _scan_result(data: dict[str, Any]) -> ScanResult:
         decided_at=_opt_str(data.get("decided_at")),
         exception_id=_opt_str(data.get("exception_id")),
         waybill=_waybill(data.get("waybill")),
+        items_out=_strings(data.get("items_out")),
     )
 
 

@@ -66,6 +66,7 @@ class Outcome:
     gate_version: int | None = None
     exception_id: str | None = None
     waybill: Waybill | None = None
+    items_out: tuple[str, ...] = ()  # partial_refund: the goods to take out, by name (online only)
 
     @property
     def label(self) -> str:

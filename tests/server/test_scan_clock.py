@@ -175,3 +175,22 @@ def test_flagged_scans_show_on_the_order_page_and_in_the_review(client, auth, se
     month = _stored(session, scan_id).received_at.astimezone(CHINA).strftime("%Y-%m")
     review = as_lead.get(f"/review?month={month}").get_data(as_text=True)
     assert "工位时钟异常的扫描" in review and "bench-1" in review
+
+
+def test_a_partial_refund_names_the_goods_to_take_out(client, auth, session):
+    from factories import refund
+
+    from server.goods import goods_label
+
+    order = make_order(session, skus=3)
+    out = order.skus[1]
+    refund(session, order, sku_order_id=out.sku_order_id)
+    body = {"scan_id": str(uuid.uuid4()), "code": order.order_id, "scanned_at": _now().isoformat()}
+    answer = client.post("/api/v1/scans", json=body, headers=auth).json
+    assert answer["reason"] == "partial_refund"
+    assert answer["items_out"] == [goods_label(out.product_name, out.code, out.item_num, out.sku_order_id)]
+    assert out.product_name in answer["items_out"][0]
+    again = client.post("/api/v1/scans", json=body, headers=auth).json  # the stored answer, the same
+    assert again["items_out"] == answer["items_out"]
+    assert goods_label("蓝色T恤 L", "TS-BL-L", 2, "1") == "蓝色T恤 L（编码 TS-BL-L）×2"
+    assert goods_label("", None, 1, "6920000000000000013") == "商品 6920000000000000013×1"

@@ -34,6 +34,7 @@ ORDER_PARTIAL = "6920000000000000003"
 SKU_PARTIAL_OUT = "6920000000000000013"
 TRACKING_OK = "SF1234567890123"
 TRACKING_REFUNDED = "YT1234567890123"
+GOODS_PARTIAL_OUT = "蓝色T恤 L（编码 TS-BL-L）×1"  # how the server names SKU_PARTIAL_OUT (server.goods)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -180,6 +181,7 @@ class GateServer:
             "decided_at": "2024-05-01T00:00:00Z",
             "exception_id": None if decision is Decision.PASS else f"EX{len(self.scans) + 1}",
             "waybill": self.waybills.get(order_id) if decision is Decision.PASS else None,
+            "items_out": [GOODS_PARTIAL_OUT for _ in sku_out] if reason is Reason.PARTIAL_REFUND else [],
         }
 
     def dispatch(self, method: str, path: str, query: dict, body: Any) -> tuple[int, dict]:

@@ -9,7 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 from browserkit import MARKS, expect, launch
-from station_testkit import ORDER_OK, ORDER_PARTIAL, ORDER_REFUNDED, SKU_PARTIAL_OUT, wait_until
+from station_testkit import (
+    GOODS_PARTIAL_OUT,
+    ORDER_OK,
+    ORDER_PARTIAL,
+    ORDER_REFUNDED,
+    SKU_PARTIAL_OUT,
+    wait_until,
+)
 
 from station.alerts import Alerts
 from station.printer import DeviceSpec, PrinterState, SlipPrinter, device_factory
@@ -44,9 +51,25 @@ def test_state_json_holds_the_facts_on_screen(screen_bench):
     assert state["counts"] == {"BLOCK": 1}
     partial = parts.bench.handle(ORDER_PARTIAL)
     state = httpx.get(screen.url + "/state.json").json()
-    assert state["decision"] == "HOLD" and state["items_out"] == [SKU_PARTIAL_OUT]
+    assert state["decision"] == "HOLD" and state["items_out"] == [GOODS_PARTIAL_OUT]
     assert state["reason"] == partial.reason
     assert httpx.get(screen.url + "/nothing").status_code == 404
+
+
+def test_offline_the_goods_are_named_by_sku_order_id(screen_bench, gate_server, capture_printer):
+    parts, screen = screen_bench()
+    parts.uplink.sync_once()  # the replica knows the order's refunded sku orders (not their names)
+    gate_server.stop()
+    outcome = parts.bench.handle(ORDER_PARTIAL)
+    assert outcome.source.value == "offline"
+    assert httpx.get(screen.url + "/state.json").json()["items_out"] == [SKU_PARTIAL_OUT]
+
+
+def test_the_hold_slip_names_the_goods(screen_bench, capture_printer):
+    parts, _screen = screen_bench()
+    parts.bench.handle(ORDER_PARTIAL)
+    assert capture_printer.wait_for_jobs(1)
+    assert f"取出：{GOODS_PARTIAL_OUT}".encode("gb18030") in capture_printer.output()
 
 
 def test_the_page_is_self_contained_chinese(screen_bench):
@@ -135,7 +158,7 @@ def test_hold_shows_the_goods_to_take_out(screen_bench, chromium):
     page = _open(chromium, screen)
     parts.bench.handle(ORDER_PARTIAL)
     expect(page.locator("#label")).to_have_text("暂停发货")
-    expect(page.locator("#items li")).to_have_text([f"取出：{SKU_PARTIAL_OUT}"])
+    expect(page.locator("#items li")).to_have_text([f"取出：{GOODS_PARTIAL_OUT}"])  # by name
     assert _background(page) == "rgb(245, 196, 0)"
     _shot(page, "hold-goods")
     page.close()

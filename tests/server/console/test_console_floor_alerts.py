@@ -77,3 +77,15 @@ def test_people_by_name_never_by_actor_string(as_lead, client, auth, session):
     )
     row = _row(as_lead)
     assert "王五（工牌 L001）" in row and "operator:" not in row
+
+
+def test_the_queue_names_the_goods_of_a_partial_refund(as_lead, session, station_scan):
+    from factories import make_order, refund
+
+    order = make_order(session, skus=2)
+    refund(session, order, sku_order_id=order.skus[0].sku_order_id)
+    assert station_scan(order.order_id)["reason"] == "partial_refund"
+    text = as_lead.get("/").get_data(as_text=True)
+    row = text[text.index(f'data-order="{order.order_id}"') :].split("</tr>")[0]
+    assert f"取出：{order.skus[0].product_name}" in row
+    assert order.skus[1].product_name not in row
