@@ -204,7 +204,10 @@ def heartbeat():
     station.health = body
     station.last_seen_at = utcnow()
     session.commit()
-    return jsonify(ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session))
+    return jsonify(
+        ok=True, server_time=utcnow().isoformat(), gate_version=current_version(session),
+        station=g.station.name,  # the name it was enrolled with: [station] name is optional
+    )  # fmt: skip
 
 
 # --- parsing -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ POST /api/v1/heartbeat
               "queue_depth", "rss_bytes", "mode", "operator"}
              + optional {"screen", "voice", "light": "ok"|"down"|"off", "clock_synced": "yes"|"no"|"unknown",
               "disk_written_bytes"}; printer: unknown|ready|offline|paper_near_end|paper_out|cover_open
-    response {"ok": true, "server_time", "gate_version"}
+    response {"ok": true, "server_time", "gate_version", "station": <its enrolled name>}
 
 Errors are always {"error": <machine code>, "message": <zh-CN text>} with a 4xx status.
 """

@@ -34,6 +34,7 @@ from station.uplink import LinkStatus, Uplink
 
 log = logging.getLogger(__name__)
 
+UNNAMED = "未命名工位"  # [station] name unset and the server not reached yet
 # Shipgate's own codes travel whole ("SG-EX-..."), not as the classifier's inner value.
 _OWN_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION, CodeKind.DRILL)
 # Lead actions, not parcels: no slip is printed for them.
@@ -100,6 +101,7 @@ class Bench:
         self.tz = tz
         self.alerts = alerts or Alerts()  # screen, voice, light (station.alerts)
         self.clock_facts = clock_facts  # synchronised?, boot id, monotonic time: sent with each scan
+        self.name_from_server = False  # [station] name unset: learn_name() follows the server
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -242,6 +244,20 @@ class Bench:
             self.alerts.cleared(self._view())
         else:
             self.alerts.decided(outcome, self._view())
+
+    def learn_name(self, reply: Any) -> None:
+        """The heartbeat's answer names the station as enrolled: used when [station] name is unset,
+        and cached in the journal for offline starts."""
+        name = getattr(reply, "station", None)
+        if not name or not self.name_from_server or name == self.station_name:
+            return
+        log.info("station name from the server: %s", name)
+        self.station_name = name
+        try:
+            self.journal.set_meta("station_name", name)
+        except JournalError as exc:
+            log.error("cannot cache the station name: %s", exc)
+        self.refresh()
 
     def _acknowledged(self) -> None:
         log.info("alarm acknowledged at the bench (operator %s)", self.operator)
@@ -495,6 +511,7 @@ def build_bench(
         status=lambda: {**heartbeat_payload(bench.status(), __version__), **alert_health(bench)},
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
+        on_heartbeat=lambda reply: bench.learn_name(reply),
     )
     enabled = with_display and config.display.enabled
     display = make_display(enabled, config.display.style, display_stream or sys.stdout)
@@ -506,7 +523,7 @@ def build_bench(
         printer,
         display,
         clock,
-        st.name,
+        st.name or journal.get_meta("station_name") or UNNAMED,
         st.mode,
         uplink=uplink,
         link=link,
@@ -515,4 +532,5 @@ def build_bench(
         buzzer=pc.buzzer,
         alerts=alerts_from_config(config, with_screen=with_screen),
     )
+    bench.name_from_server = st.name is None
     return bench

@@ -149,7 +149,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     printer = printer_from_config(config)
     pc = config.printer
     when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer.print_now(printer_test_slip(ctx, printer.description))
     except PrinterError as exc:
@@ -182,7 +182,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         print(f"{pickup['courier']}\t{pickup['count']}")
     pc = config.printer
     when = datetime.fromtimestamp(time.time()).strftime("%Y-%m-%d %H:%M:%S")
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer_from_config(config).print_now(manifest_slip(manifest, ctx))
     except PrinterError as exc:

@@ -113,6 +113,7 @@ class HeartbeatReply:
     ok: bool
     server_time: str | None
     gate_version: int | None
+    station: str | None = None  # the name the station was enrolled with
 
 
 class GateClient:
@@ -317,4 +318,5 @@ def _heartbeat(data: dict[str, Any]) -> HeartbeatReply:
         ok=bool(data.get("ok")),
         server_time=_opt_str(data.get("server_time")),
         gate_version=_opt_int(data.get("gate_version")),
+        station=_opt_str(data.get("station")),
     )

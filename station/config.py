@@ -69,7 +69,7 @@ class PrinterConfig:
 
 @dataclass(frozen=True)
 class StationConfig:
-    name: str
+    name: str | None  # None: the name the station was enrolled with (from the server, cached)
     data_dir: Path
     mode: ScanMode = ScanMode.BENCH
     replica_max_age_s: float = 600.0
@@ -241,7 +241,7 @@ def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
 def _station(s: _Section, base_dir: Path) -> StationConfig:
     mode = s.choice("mode", tuple(m.value for m in ScanMode), default=ScanMode.BENCH.value)
     return StationConfig(
-        name=s.string("name"),
+        name=s.string("name", default=None),
         data_dir=base_dir / s.string("data_dir", default="/var/lib/shipgate-station"),
         mode=ScanMode(mode),
         replica_max_age_s=s.number("replica_max_age_s", default=600.0, low=1, high=30 * 86400),

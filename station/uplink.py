@@ -75,8 +75,10 @@ class Uplink:
         status: Callable[[], dict[str, Any]],
         sync_interval_s: float = 5.0,
         heartbeat_s: float = 30.0,
+        on_heartbeat: Callable[[Any], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_heartbeat = on_heartbeat  # gets each HeartbeatReply (the bench learns its name)
         self.replica = replica
         self.journal = journal
         self.link = link
@@ -183,8 +185,10 @@ class Uplink:
 
     def heartbeat_once(self) -> bool:
         try:
-            self.client.heartbeat(self.status())
+            reply = self.client.heartbeat(self.status())
             self.link.report(True)
+            if self.on_heartbeat is not None:
+                self.on_heartbeat(reply)
             return True
         except GateError as exc:
             log.debug("heartbeat: %s", exc)

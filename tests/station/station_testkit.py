@@ -105,6 +105,7 @@ class GateServer:
     batches: list[int] = field(default_factory=list)  # sizes of the batches answered
     batch_arrivals: int = 0  # batches received, counted before the delay
     heartbeats: list[dict] = field(default_factory=list)
+    station_name: str = "打包台-07"  # the name the token was enrolled with
     version: int = 0
     delay_s: float = 0.0
     status_override: int | None = None
@@ -227,7 +228,8 @@ class GateServer:
             return 200, {"version": self.version, "entries": page, "next": nxt, "more": more}
         if method == "POST" and path == "/api/v1/heartbeat":
             self.heartbeats.append(body)
-            return 200, {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            reply = {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            return 200, {**reply, "station": self.station_name}
         return 404, {"error": "not_found", "message": "无此接口"}
 
 

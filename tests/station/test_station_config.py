@@ -148,7 +148,6 @@ def test_defaults(tmp_path):
             ('name = "A-01"\n', 'name = "A-01"\nstale_policy = "yolo"\n'),
             "[station] stale_policy must be one of hold",
         ),
-        (('name = "A-01"\n', ""), "station.toml: [station] name is required"),
         (('name = "A-01"\n', 'name = "  "\n'), "[station] name must be a non-empty string"),
         (("[printer]\n", "[printers]\n"), "station.toml: unknown section [printers]"),
         (('kind = "dummy"\n', ""), "station.toml: [printer] kind is required"),

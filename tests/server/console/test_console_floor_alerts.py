@@ -32,7 +32,8 @@ def _row(as_lead) -> str:
 
 
 def test_printer_out_of_paper_and_alert_channels_on_the_floor(as_lead, client, auth):
-    assert client.post("/api/v1/heartbeat", json=HEALTH, headers=auth).status_code == 200
+    reply = client.post("/api/v1/heartbeat", json=HEALTH, headers=auth)
+    assert reply.status_code == 200 and reply.json["station"] == "bench-1"  # the enrolled name
     row = _row(as_lead)
     assert 'class="state bad" data-printer="paper_out">缺纸' in row
     assert 'class="state ok" data-channel="screen">屏幕' in row
