@@ -68,7 +68,7 @@ def post_batch():
     gate, cursor = current_app.extensions["shipgate.gate"], raw_cursor()
     results = []
     for scan_request in batch.scans:
-        answer, duplicate = gate.record(cursor, g.station, scan_request)
+        answer, duplicate = gate.record(cursor, g.station, scan_request, sent=batch.sent)
         if not duplicate:
             SCANS.labels(answer.decision.value, answer.reason.value, Source.OFFLINE.value).inc()
         results.append(
@@ -180,7 +180,10 @@ def heartbeat():
     station.health = beat.to_json()
     station.last_seen_at = now = clock.current().now()
     session.commit()
-    return jsonify(HeartbeatReply(True, now, current_version(session)).to_json())
+    reply = HeartbeatReply(
+        True, now, current_version(session), station=g.station.name
+    )  # [station] name is optional
+    return jsonify(reply.to_json())
 
 
 # --- the inline gate: did each PASS reach the packing PC (server/forwarding.py) ---------------

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from shipgate.codes import CodeKind, classify, normalise
-from shipgate.wire import Decision, ScanMode
-from station import decision
+from shipgate.wire import Decision, Reason, ScanMode
+from station import decision, timesync
+from station.alerts import Alerts, no_alarm, view_of
 from station.client import GateClient, GateError, ScanAnswer
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
@@ -29,11 +30,13 @@ from station.forwardlog import ForwardLog
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
 from station.slips import Op, SlipContext, forward_failed_slip, slip_for
-from station.status import StationStatus, heartbeat_payload
+from station.status import StationStatus, alert_health, heartbeat_payload
+from station.timesync import ClockFacts
 from station.uplink import LinkStatus, Uplink
 
 log = logging.getLogger(__name__)
 
+UNNAMED = "未命名工位"  # [station] name unset and the server not reached yet
 # Shipgate's own codes travel whole ("SG-EX-..."), not as the classifier's inner value.
 _OWN_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION, CodeKind.DRILL)
 # Lead actions, not parcels: no slip is printed for them.
@@ -66,6 +69,8 @@ class Bench:
         forwarder: Forwarder | None = None,  # the inline gate: a PASS typed into the packing PC
         forward_log: ForwardLog | None = None,
         pass_slip: bool = True,  # [printer] on_pass = "slip"
+        alerts: Alerts | None = None,
+        clock_facts: Callable[[], ClockFacts] = timesync.clock_facts,
     ) -> None:
         self.scanner = scanner
         self.client = client
@@ -83,6 +88,9 @@ class Bench:
         self.buzzer = buzzer
         self.tz = tz
         self.forwarder, self.forward_log, self.pass_slip = forwarder, forward_log, pass_slip
+        self.alerts = alerts or Alerts()  # screen, voice, light (station.alerts)
+        self.clock_facts = clock_facts  # synchronised?, boot id, monotonic time: sent with each scan
+        self.name_from_server = False  # [station] name unset: learn_name() follows the server
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -98,7 +106,7 @@ class Bench:
         self.recover()
         if self.forward_log is not None and (unknown := self.forward_log.recover(self._now_iso())):
             log.warning("%d codes were being typed into the packing PC when the station stopped", unknown)
-        for part in (self.printer, self.uplink, self.scanner):
+        for part in (self.alerts, self.printer, self.uplink, self.scanner):
             if part is not None and hasattr(part, "start"):
                 part.start()
         self.refresh()
@@ -110,6 +118,7 @@ class Bench:
             self._handle_safely(self._inbox.get_nowait())
         self._stop_part(self.printer)  # prints what is queued, within its timeout
         self._stop_part(self.uplink)
+        self._stop_part(self.alerts)
         for part in (self.forwarder, self.forward_log):
             if part is not None:
                 part.close()
@@ -127,7 +136,7 @@ class Bench:
 
     def healthy(self) -> bool:
         """Every started thread still runs (the service stops the watchdog pings otherwise)."""
-        parts = (self.scanner, self.printer, self.uplink)
+        parts = (self.scanner, self.printer, self.uplink, self.alerts)
         return all(getattr(p, "is_alive", lambda: True)() for p in parts if p is not None)
 
     def submit(self, raw: str) -> None:
@@ -157,21 +166,26 @@ class Bench:
     def handle(self, raw: str) -> Outcome | None:
         """Journal, decide, print and show one scanned code. None for a badge (no decision)."""
         with self._lock:
+            if self.alerts.is_ack(raw):
+                self._acknowledged()
+                return None
             code = classify(raw)
             if code.kind is CodeKind.BADGE:
                 self._sign_in(code.value)
                 return None
             text = normalise(raw) if code.kind in _OWN_KINDS else code.value
-            now = self.clock()
+            now, facts = self.clock(), self.clock_facts()
             try:
-                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now))
+                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now), facts)
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
-            if not code.valid:
+            if self.alerts.must_hold(_state(self.printer, "unknown")):  # nothing could announce a BLOCK
+                outcome = no_alarm(entry.scan_id, text)
+            elif not code.valid:
                 log.info("scan %s: invalid code (%s)", entry.scan_id, code.problem)
                 outcome = decision.invalid_code(entry.scan_id, text)
             else:
-                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind)
+                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind, facts)
             try:
                 self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
             except JournalError as exc:
@@ -183,9 +197,12 @@ class Bench:
                 self._forward_failed(outcome, problem, now)
             return outcome
 
-    def _decide(self, scan_id: str, code: str, scanned_at: str, kind: CodeKind) -> Outcome:
+    def _decide(
+        self, scan_id: str, code: str, scanned_at: str, kind: CodeKind, facts: ClockFacts | None = None
+    ) -> Outcome:
         try:
-            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value)
+            clock = facts.wire() if facts is not None else None
+            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value, clock)
         except GateError as exc:
             log.info("scan %s: server not answering (%s): deciding offline", scan_id, exc)
             self.link.report_error(exc)
@@ -222,7 +239,40 @@ class Bench:
         slip = self.slip(outcome, now) if print_slip else None
         if slip is not None and self.printer is not None:
             self.printer.submit(slip)
+        self._announce(outcome, now)
         self.refresh()
+
+    def _announce(self, outcome: Outcome, now: float) -> None:
+        self.alerts.tally.add(self._local(now)[:10], outcome.decision)
+        if outcome.reason == Reason.EXCEPTION_CLEARED:
+            self.alerts.cleared(self._view())
+        else:
+            self.alerts.decided(outcome, self._view())
+
+    def learn_name(self, reply: Any) -> None:
+        """The heartbeat's answer names the station as enrolled: used when [station] name is unset,
+        and cached in the journal for offline starts."""
+        name = getattr(reply, "station", None)
+        if not name or not self.name_from_server or name == self.station_name:
+            return
+        log.info("station name from the server: %s", name)
+        self.station_name = name
+        try:
+            self.journal.set_meta("station_name", name)
+        except JournalError as exc:
+            log.error("cannot cache the station name: %s", exc)
+        self.refresh()
+
+    def _acknowledged(self) -> None:
+        log.info("alarm acknowledged at the bench (operator %s)", self.operator)
+        self.notice = "警报已确认"
+        self.alerts.cleared(self._view())
+        self.refresh()
+
+    def _view(self):
+        day = self._local(self.clock())[:10]
+        counts = self.alerts.tally.counts(day)
+        return view_of(self.status(), self.last, self._last_at, self.station_name, counts)
 
     def slip(self, outcome: Outcome, now: float) -> list[Op] | None:
         """The slip for a decision; none for a PASS at the handover point (the parcel is packed)
@@ -345,6 +395,7 @@ class Bench:
                     notice=self.notice,
                 )
             )
+            self.alerts.status(self._view())
         except Exception:
             log.exception("display refresh failed")
 
@@ -384,6 +435,7 @@ def _from_server(scan_id: str, code: str, r: ScanAnswer) -> Outcome:
         gate_version=r.gate_version,
         exception_id=r.exception_id,
         waybill=r.waybill,
+        items_out=r.items_out,
     )
 
 
@@ -392,7 +444,7 @@ def _from_server(scan_id: str, code: str, r: ScanAnswer) -> Outcome:
 
 def printer_from_config(config: Any) -> Any:
     """A SlipPrinter (not started) for the [printer] settings."""
-    from station.printer import DeviceSpec, SlipPrinter, device_factory, load_escpos
+    from station.printer import STATUS_READABLE_KINDS, DeviceSpec, SlipPrinter, device_factory, load_escpos
 
     pc = config.printer
     load_escpos(config.station.data_dir / "escpos")
@@ -408,7 +460,30 @@ def printer_from_config(config: Any) -> Any:
         profile=pc.profile,
         timeout_s=pc.timeout_s,
     )
-    return SlipPrinter(device_factory(spec), description=spec.describe(), profile=pc.profile)
+    status = pc.status and pc.kind in STATUS_READABLE_KINDS
+    return SlipPrinter(
+        device_factory(spec), description=spec.describe(), profile=pc.profile,
+        status_queries=status, status_interval_s=pc.status_interval_s if status else None,
+    )  # fmt: skip
+
+
+def alerts_from_config(config: Any, *, with_screen: bool = True) -> Alerts:
+    """The screen, voice and light channels for the [screen] / [voice] / [light] settings."""
+    from station.light import LightBytes, TowerLight
+    from station.screen import Screen
+    from station.voice import Voice
+
+    channels: dict[str, Any] = {}
+    sc, vc, lc = config.screen, config.voice, config.light
+    if sc.enabled and with_screen:
+        channels["screen"] = Screen(sc.host, sc.port)
+    if vc.enabled:
+        prompts = vc.prompts_dir or config.station.data_dir / "voice"
+        channels["voice"] = Voice(vc.command, prompts, vc.dir, on_pass=vc.on_pass)
+    if lc.kind == "serial":
+        colours = LightBytes(lc.red, lc.yellow, lc.green, lc.off, lc.buzzer)
+        channels["light"] = TowerLight(lc.device, lc.baud, colours, green_s=lc.green_s)
+    return Alerts(channels, ack_code=lc.ack_code)
 
 
 def build_bench(
@@ -418,6 +493,7 @@ def build_bench(
     with_printer: bool = True,
     with_display: bool = True,
     with_forwarder: bool = True,  # False for `check`: IT's test must never type into the packing PC
+    with_screen: bool = True,
     display_stream: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> Bench:
@@ -462,6 +538,7 @@ def build_bench(
             suffix=sc.suffix,
             frame_gap_s=sc.frame_gap_ms / 1000,
             backoff_max_s=sc.reconnect_max_s,
+            exclude_devices=other_serial_devices(config),  # never the tower light or the CH9329
         )
 
     uplink = Uplink(
@@ -469,10 +546,11 @@ def build_bench(
         replica,
         journal,
         link,
-        status=lambda: heartbeat_payload(bench.status(), __version__),
+        status=lambda: heartbeat_payload(bench.status(), __version__, alert_health(bench.alerts.heartbeat())),
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
         forward_log=forward_log,
+        on_heartbeat=lambda reply: bench.learn_name(reply),
     )
     enabled = with_display and config.display.enabled
     display = make_display(enabled, config.display.style, display_stream or sys.stdout)
@@ -484,7 +562,7 @@ def build_bench(
         printer,
         display,
         clock,
-        st.name,
+        st.name or journal.get_meta("station_name") or UNNAMED,
         st.mode,
         uplink=uplink,
         link=link,
@@ -494,8 +572,18 @@ def build_bench(
         forwarder=forwarder_from_config(config.forward) if with_forwarder else None,
         forward_log=forward_log,
         pass_slip=pc.on_pass == "slip",
+        alerts=alerts_from_config(config, with_screen=with_screen),
     )
+    bench.name_from_server = st.name is None
     return bench
+
+
+def other_serial_devices(config: Any) -> list[str]:
+    """The bench's serial devices that are not the scanner: "auto" never opens them."""
+    devices = [config.light.device]
+    if config.forward.kind == "ch9329":
+        devices.append(config.forward.device)
+    return [d for d in devices if d]
 
 
 def hid_scanner_from_config(config: Any, on_code: Callable[[str], None], on_state: Callable) -> Any:

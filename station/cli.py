@@ -4,6 +4,7 @@
     shipgate-station check CODE --config station.toml   one decision, printed (journaled like a scan)
     shipgate-station test-print --config station.toml   a test slip, for IT
     shipgate-station list-ports                         serial ports and HID keyboards with their USB ids
+    shipgate-station voice-prompts --dir DIR            the default zh-CN prompts, with espeak-ng (install)
 
 Logs are English, to stderr (journald under systemd); bench text on the display is zh-CN.
 Exit codes: 0 ok (check: PASS), 1 failure (check: BLOCK), 2 bad settings, 3 check: HOLD.
@@ -65,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
 
     ports = sub.add_parser("list-ports", help="list serial ports and HID keyboards (for [scanner] device)")
     ports.set_defaults(func=cmd_list_ports)
+
+    prompts = sub.add_parser("voice-prompts", help="generate the default zh-CN voice prompts (espeak-ng)")
+    prompts.add_argument("--dir", required=True, help="where the .wav files go, e.g. DATA_DIR/voice")
+    prompts.add_argument("--espeak", default="espeak-ng")
+    prompts.set_defaults(func=cmd_voice_prompts)
     return parser
 
 
@@ -120,6 +126,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         with_printer=False,
         with_display=False,
         with_forwarder=False,
+        with_screen=False,
         clock=args.clock,
     )
     try:
@@ -151,7 +158,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     printer = printer_from_config(config)
     pc = config.printer
     when = local_text(args.clock())
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer.print_now(printer_test_slip(ctx, printer.description))
     except PrinterError as exc:
@@ -182,7 +189,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         print(f"{pickup['courier']}\t{pickup['count']}")
     pc = config.printer
     when = local_text(args.clock())
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer_from_config(config).print_now(manifest_slip(manifest, ctx))
     except PrinterError as exc:
@@ -215,6 +222,21 @@ def hid_devices() -> list:
     except ImportError:
         return []
     return input_devices()
+
+
+def cmd_voice_prompts(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from station.voice import generate_prompts
+
+    try:
+        written = generate_prompts(Path(args.dir), espeak=args.espeak)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"cannot generate the prompts with {args.espeak}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} prompts written to {args.dir}")
+    return 0
 
 
 if __name__ == "__main__":

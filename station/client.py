@@ -32,6 +32,7 @@ from shipgate.wire import (
     Heartbeat,
     HeartbeatReply,
     ScanAnswer,
+    ScanClock,
     ScanMode,
     ScanRequest,
 )
@@ -39,6 +40,7 @@ from shipgate.wire import (
 __all__ = [  # the wire's bodies, as the station uses them
     "BatchResult", "ForwardAnswer", "ForwardReport", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
 ]  # fmt: skip
+from station.timesync import sent_clock
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +99,30 @@ class GateClient:
     def close(self) -> None:
         self._http.close()
 
-    def scan(self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str) -> ScanAnswer:
-        body = ScanRequest(scan_id, code, datetime.fromisoformat(scanned_at), operator, ScanMode(mode))
+    def scan(
+        self,
+        scan_id: str,
+        code: str,
+        operator: str | None,
+        scanned_at: str,
+        mode: str,
+        clock: ScanClock | None = None,  # the scan's clock (station.timesync)
+    ) -> ScanAnswer:
+        body = ScanRequest(
+            scan_id,
+            code,
+            datetime.fromisoformat(scanned_at),
+            operator,
+            ScanMode(mode),
+            clock=clock or ScanClock(),
+        )
         data = self._call("POST", "/scans", self.budget_s, retry="any", json=body.to_json())
         return _parse(ScanAnswer.from_json, data)
 
     def upload_batch(self, scans: Sequence[ScanRequest]) -> list[BatchResult]:
         if not 0 < len(scans) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1..{BATCH_LIMIT} scans (got {len(scans)})")
-        body = BatchRequest(tuple(scans)).to_json()
+        body = BatchRequest(tuple(scans), sent_clock()).to_json()
         data = self._call("POST", "/scans/batch", self.sync_timeout_s, retry="any", json=body)
         return list(_parse(BatchAnswer.from_json, data).results)
 

@@ -70,11 +70,13 @@ class PrinterConfig:
     profile: str | None = None
     timeout_s: float = 3.0
     on_pass: str = "slip"  # none | slip (可发货 check slip); default none when forwarding is on
+    status: bool = True  # ask DLE EOT (network, serial, usb)
+    status_interval_s: float = 10.0
 
 
 @dataclass(frozen=True)
 class StationConfig:
-    name: str
+    name: str | None  # None: the name the station was enrolled with (from the server, cached)
     data_dir: Path
     mode: ScanMode = ScanMode.BENCH
     replica_max_age_s: float = 600.0
@@ -100,6 +102,40 @@ class ForwardConfig:
 
 
 @dataclass(frozen=True)
+class ScreenConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    enabled: bool = False
+    command: str = "aplay -q {file}"
+    dir: Path | None = None  # the merchant's own recordings, tried before the generated prompts
+    prompts_dir: Path | None = None  # the generated prompts (default: <data_dir>/voice)
+    on_pass: bool = False
+
+
+# Defaults: the common single-byte USB-serial tower lights (e.g. Adafruit 5125).
+LIGHT_DEFAULTS = {"red": "11", "yellow": "12", "green": "14", "off": "21 22 24 28", "buzzer": "18"}
+
+
+@dataclass(frozen=True)
+class LightConfig:
+    kind: str = "none"
+    device: str | None = None
+    baud: int = 9600
+    red: bytes = bytes.fromhex(LIGHT_DEFAULTS["red"])
+    yellow: bytes = bytes.fromhex(LIGHT_DEFAULTS["yellow"])
+    green: bytes = bytes.fromhex(LIGHT_DEFAULTS["green"])
+    off: bytes = bytes.fromhex(LIGHT_DEFAULTS["off"])
+    buzzer: bytes = bytes.fromhex(LIGHT_DEFAULTS["buzzer"])
+    green_s: float = 2.0
+    ack_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     scanner: ScannerConfig
@@ -107,6 +143,9 @@ class Config:
     station: StationConfig
     display: DisplayConfig
     forward: ForwardConfig = ForwardConfig()
+    screen: ScreenConfig = ScreenConfig()
+    voice: VoiceConfig = VoiceConfig()
+    light: LightConfig = LightConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -130,6 +169,7 @@ def parse_config(
     """Validate an already-parsed TOML document."""
     base_dir = base_dir or Path.cwd()
     known = {"server", "scanner", "printer", "station", "display", "forward"}
+    known |= {"screen", "voice", "light"}
     for name in data:
         if name not in known:
             raise ConfigError(
@@ -149,12 +189,19 @@ def parse_config(
         station=_station(sections["station"], base_dir),
         display=_display(sections["display"]),
         forward=forward,
+        screen=_screen(sections["screen"]),
+        voice=_voice(sections["voice"], base_dir),
+        light=_light(sections["light"]),
     )
     for section in sections.values():
         section.reject_unknown()
     if forward.kind != "none" and config.station.mode is ScanMode.HANDOVER:
         raise ConfigError(
             f'{source}: [forward] kind must be "none" at a handover station (no packing PC there)'
+        )
+    if forward.kind == "ch9329" and config.light.kind == "serial" and config.light.device == forward.device:
+        raise ConfigError(
+            f"{source}: [light] device and [forward] device are the same port ({forward.device})"
         )
     return config
 
@@ -224,13 +271,15 @@ def _printer(s: _Section, base_dir: Path, *, forwarding: bool = False) -> Printe
     values["profile"] = s.string("profile", default=None)
     values["timeout_s"] = s.number("timeout_s", default=3.0, low=0.1, high=60)
     values["on_pass"] = s.choice("on_pass", ON_PASS, default="none" if forwarding else "slip")
+    values["status"] = s.boolean("status", default=True)
+    values["status_interval_s"] = s.number("status_interval_s", default=10.0, low=1, high=3600)
     return PrinterConfig(**values)
 
 
 def _station(s: _Section, base_dir: Path) -> StationConfig:
     mode = s.choice("mode", tuple(m.value for m in ScanMode), default=ScanMode.BENCH.value)
     return StationConfig(
-        name=s.string("name"),
+        name=s.string("name", default=None),
         data_dir=base_dir / s.string("data_dir", default="/var/lib/shipgate-station"),
         mode=ScanMode(mode),
         replica_max_age_s=s.number("replica_max_age_s", default=600.0, low=1, high=30 * 86400),
@@ -260,6 +309,42 @@ def _forward(s: _Section) -> ForwardConfig:
         suffix=s.choice("suffix", FORWARD_SUFFIXES, default="enter"),
         key_delay_ms=s.integer("key_delay_ms", default=0, low=0, high=1000),
     )
+
+
+def _screen(s: _Section) -> ScreenConfig:
+    return ScreenConfig(
+        enabled=s.boolean("enabled", default=True),
+        host=s.string("host", default="127.0.0.1"),
+        port=s.integer("port", default=8765, low=0, high=65535),
+    )
+
+
+def _voice(s: _Section, base_dir: Path) -> VoiceConfig:
+    command = s.string("command", default="aplay -q {file}")
+    if "{file}" not in command:
+        raise s.error("command", "must contain {file}", command)
+    own = s.string("dir", default=None)
+    prompts = s.string("prompts_dir", default=None)
+    return VoiceConfig(
+        enabled=s.boolean("enabled", default=False),
+        command=command,
+        dir=None if own is None else base_dir / own,
+        prompts_dir=None if prompts is None else base_dir / prompts,
+        on_pass=s.boolean("on_pass", default=False),
+    )
+
+
+def _light(s: _Section) -> LightConfig:
+    kind = s.choice("kind", ("none", "serial"), default="none")
+    values: dict[str, Any] = {"kind": kind}
+    if kind == "serial":
+        values["device"] = s.string("device")
+        values["baud"] = s.integer("baud", default=9600, low=300, high=4_000_000)
+    for key, default in LIGHT_DEFAULTS.items():
+        values[key] = s.hex_bytes(key, default)
+    values["green_s"] = s.number("green_s", default=2.0, low=0, high=60)
+    values["ack_code"] = s.string("ack_code", default=None)
+    return LightConfig(**values)
 
 
 _MISSING = object()
@@ -328,6 +413,17 @@ class _Section:
         if not isinstance(value, bool):
             raise self.error(key, "must be true or false", value)
         return value
+
+    def hex_bytes(self, key: str, default: str) -> bytes:
+        """Bytes written as hex, spaces allowed: "11", "1b 40"."""
+        value = self._get(key, default)
+        try:
+            data = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            data = b""
+        if not data:
+            raise self.error(key, 'must be bytes in hex, e.g. "11" or "1b 40"', value)
+        return data
 
     def hex_id(self, key: str) -> int:
         """A USB id: 0x0416, "0416", "0x0416" (hex) or a plain integer."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -123,10 +124,24 @@ def available_ports() -> list[PortInfo]:
     return sorted(ports, key=lambda p: p.device)
 
 
-def resolve_device(spec: str, ports: Iterable[PortInfo] | None = None) -> str | None:
+# USB-serial bridge chips (CH340/CH341, FTDI, CP210x, PL2303): tower lights, CH9329 modules and
+# printers sit behind them; a scanner in USB-CDC mode shows its own maker's id. "auto" skips them.
+SERIAL_BRIDGES = {(0x1A86, 0x7523), (0x1A86, 0x5523), (0x0403, 0x6001), (0x0403, 0x6015),
+                  (0x10C4, 0xEA60), (0x067B, 0x2303)}  # fmt: skip
+
+
+def _same_device(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def resolve_device(
+    spec: str, ports: Iterable[PortInfo] | None = None, exclude: Iterable[str] = ()
+) -> str | None:
     """The device path for a configured spec, or None if nothing matches right now.
 
-    "auto": the first USB CDC ACM port; "vvvv:pppp" (hex): the first port with that USB id;
+    "auto": the first USB CDC ACM port that is no USB-serial bridge and none of `exclude` (the
+    other serial devices configured on the bench: tower light, CH9329); "vvvv:pppp" (hex): the
+    first port with that USB id;
     anything else is a path (a symlink such as /dev/serial/by-id/... or /dev/scanner is fine:
     it is re-resolved on every (re)open).
     """
@@ -134,7 +149,17 @@ def resolve_device(spec: str, ports: Iterable[PortInfo] | None = None) -> str | 
         return spec
     ports = list(available_ports() if ports is None else ports)
     if spec == "auto":
-        return next((p.device for p in ports if p.is_acm), None)
+        others = list(exclude)
+        return next(
+            (
+                p.device
+                for p in ports
+                if p.is_acm
+                and (p.vid, p.pid) not in SERIAL_BRIDGES
+                and not any(_same_device(p.device, other) for other in others)
+            ),
+            None,
+        )
     vid, pid = (int(part, 16) for part in spec.split(":"))
     return next((p.device for p in ports if p.vid == vid and p.pid == pid), None)
 
@@ -279,11 +304,13 @@ class Scanner(DeviceReader):
         frame_gap_s: float = 0.05,
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
+        exclude_devices: Iterable[str] = (),
     ) -> None:
         super().__init__(
             device, on_code=on_code, on_state=on_state, backoff_initial_s=backoff_initial_s,
             backoff_max_s=backoff_max_s,
         )  # fmt: skip
+        self.exclude_devices = tuple(exclude_devices)  # never "auto"-open these (light, CH9329)
         self.baud = baud
         self.suffix = suffix
         self.frame_gap_s = frame_gap_s
@@ -296,7 +323,7 @@ class Scanner(DeviceReader):
                 port.cancel_read()
 
     def _resolve(self) -> str | None:
-        return resolve_device(self.device)
+        return resolve_device(self.device, exclude=self.exclude_devices)
 
     def _open(self, path: str) -> serial.Serial:
         timeout = max(0.005, self.frame_gap_s / 2) if self.suffix == "none" else 0.2

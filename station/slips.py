@@ -137,6 +137,8 @@ def hold_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
     ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True), Text(rule)]
     ops += [Style(size=(big, big)), Text("暂停发货\n"), Style(size=(1, 1)), Text(rule)]
     ops += [Style(align="left", bold=True), *_lines(ctx, outcome.message), Style(bold=False)]
+    for item in outcome.items_out:  # partial refund: the goods to take out, by name
+        ops += _lines(ctx, f"取出：{item}")
     ops += _details(outcome, ctx)
     if outcome.scan_id:
         ops += _lines(ctx, "请交主管处理")

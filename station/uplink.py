@@ -22,6 +22,8 @@ from shipgate.wire import (
     Forwarding,
     ForwardReport,
     Heartbeat,
+    HeartbeatReply,
+    ScanClock,
     ScanMode,
     ScanRequest,
     station_reason,
@@ -86,8 +88,10 @@ class Uplink:
         sync_interval_s: float = 5.0,
         heartbeat_s: float = 30.0,
         forward_log: ForwardLog | None = None,
+        on_heartbeat: Callable[[HeartbeatReply], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_heartbeat = on_heartbeat  # gets each HeartbeatReply (the bench learns its name)
         self.replica = replica
         self.journal = journal
         self.link = link
@@ -218,8 +222,10 @@ class Uplink:
 
     def heartbeat_once(self) -> bool:
         try:
-            self.client.heartbeat(self.status())
+            reply = self.client.heartbeat(self.status())
             self.link.report(True)
+            if self.on_heartbeat is not None:
+                self.on_heartbeat(reply)
             return True
         except GateError as exc:
             log.debug("heartbeat: %s", exc)
@@ -240,6 +246,7 @@ def _upload_of(e: JournalEntry) -> ScanRequest:
         station_decision=Decision(e.decision),
         station_reason=station_reason(e.reason),
         station_gate_version=e.gate_version,
+        clock=ScanClock(e.clock_synced, e.boot_id, e.mono_s),
     )
 
 

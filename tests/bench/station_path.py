@@ -53,6 +53,7 @@ def bench_config(url: str, token: str, scanner: str, port: int, data_dir: Path):
             "printer": {"kind": "network", "host": "127.0.0.1", "port": port},
             "station": {"name": "bench-1", "data_dir": str(data_dir), "sync_interval_s": 60},
             "display": {"enabled": False},
+            "screen": {"port": 0},
         }
     )
 
@@ -132,6 +133,11 @@ def main() -> None:
 
     station_forward.scan_to_keyboard()
     replica_memory()
+    import station_disk
+    import station_screen
+
+    station_disk.main()  # bytes to storage per idle hour and per 1,000 scans
+    station_screen.main()  # last scanner byte -> BLOCK drawn on the bench screen
 
 
 if __name__ == "__main__":

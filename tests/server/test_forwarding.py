@@ -98,7 +98,8 @@ def test_without_a_token_nothing(client, session):
     assert client.post("/api/v1/scans/forwarding", json={"reports": []}).status_code == 401
 
 
-def test_the_queue_and_the_order_page_show_a_pass_that_did_not_print(client, auth, session, as_lead):
+def test_the_queue_and_the_order_page_show_a_pass_that_did_not_print(client, auth, session, as_lead, clock):
+    clock.set(BASE)  # the server's time at the scans: their times are kept (server.scanclock)
     order = make_order(session)
     fine = make_order(session)
     failed = scan(client, auth, order.order_id, minutes=0)
@@ -114,6 +115,7 @@ def test_the_queue_and_the_order_page_show_a_pass_that_did_not_print(client, aut
     page = as_lead.get(f"/orders/{order.order_id}").get_data(as_text=True)
     assert "打单电脑" in page and "转发失败 运单未打印" in page
 
+    clock.advance(minutes=5)
     again = scan(client, auth, order.order_id, minutes=5)  # rescanned after the cable was fixed
     report(client, auth, {"scan_id": again["scan_id"], "state": "forwarded", "at": at(5)})
     rows = as_lead.get("/queue/rows").get_data(as_text=True)

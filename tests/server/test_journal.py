@@ -20,6 +20,8 @@ def _row(station, scan_id: str) -> dict:
         "decision": "PASS", "reason": "clear", "order_id": None, "sku_out": [], "gate_version": 0,
         "source": "online", "station_decision": None, "station_reason": None, "station_gate_version": None,
         "forward_state": None, "forward_at": None, "forward_problem": None,
+        "claimed_at": None, "clock_skew_s": None, "clock_flag": None, "clock_synced": None, "boot_id": None,
+        "mono_s": None,
     }  # fmt: skip
 
 

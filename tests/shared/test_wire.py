@@ -4,6 +4,7 @@ refused with the field it is about."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -25,8 +26,10 @@ from shipgate.wire import (
     LocalReason,
     Reason,
     ScanAnswer,
+    ScanClock,
     ScanMode,
     ScanRequest,
+    SentClock,
     Waybill,
     WaybillItem,
     WireError,
@@ -55,6 +58,11 @@ def through_json(body):
         (ScanRequest("s-1", "4800000000000000001", AT), lambda d: ScanRequest.from_json(d, offline=False)),
         (OFFLINE, lambda d: ScanRequest.from_json(d, offline=True)),
         (BatchRequest((OFFLINE,)), BatchRequest.from_json),
+        (ScanRequest("s-3", "SF1", AT, clock=ScanClock(False, "boot-1", 12.5)), lambda d: ScanRequest.from_json(d, offline=False)),
+        (BatchRequest((OFFLINE,), SentClock("boot-1", 600.0)), BatchRequest.from_json),
+        (replace(ANSWER, items_out=("蓝色T恤 L×1",)), ScanAnswer.from_json),
+        (Heartbeat(screen="ok", voice="down", light="off", clock_synced="no", disk_written_bytes=4096), Heartbeat.from_json),
+        (HeartbeatReply(True, AT, 4, "打包台1"), HeartbeatReply.from_json),
         (ANSWER, ScanAnswer.from_json),
         (BatchAnswer((BatchResult(ANSWER, Decision.PASS, Reason.CLEAR, True),)), BatchAnswer.from_json),
         (GateFeed(9, (GateEntry("4800000000000000001", Decision.BLOCK, Reason.REFUNDED, (), ("SF1",), 9),), 9, False),

@@ -97,13 +97,15 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
         start=True,
         forwarder=None,
         pass_slip=True,
+        alerts=None,
+        printer=None,
     ) -> BenchParts:
         data_dir = tmp_path / f"station{len(built)}"
         data_dir.mkdir(exist_ok=True)
         client = GateClient(url or gate_server.url, token, budget_s=budget_s, sync_timeout_s=2.0)
         replica = Replica(data_dir / "replica.sqlite3", clock=clock_fn, max_age_s=600)
         journal = Journal(data_dir / "journal.sqlite3")
-        printer = network_printer(printer_port or capture_printer.port)
+        printer = printer or network_printer(printer_port or capture_printer.port)
         link = LinkStatus()
         uplink = Uplink(
             client, replica, journal, link, status=Heartbeat, sync_interval_s=3600, heartbeat_s=3600
@@ -122,6 +124,7 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
             scanner, client, replica, journal, printer, display or NullDisplay(), clock_fn, "A-01", mode,
             link=link,
             forwarder=forwarder, forward_log=ForwardLog(data_dir / "journal.sqlite3"), pass_slip=pass_slip,
+            alerts=alerts,
         )  # fmt: skip
         stop, loop = threading.Event(), None
         if start:

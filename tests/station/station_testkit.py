@@ -38,6 +38,7 @@ ORDER_PARTIAL = "6920000000000000003"
 SKU_PARTIAL_OUT = "6920000000000000013"
 TRACKING_OK = "SF1234567890123"
 TRACKING_REFUNDED = "YT1234567890123"
+GOODS_PARTIAL_OUT = "蓝色T恤 L（编码 TS-BL-L）×1"  # how the server names SKU_PARTIAL_OUT (server.goods)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -112,6 +113,7 @@ class GateServer:
     batches: list[int] = field(default_factory=list)  # sizes of the batches answered
     batch_arrivals: int = 0  # batches received, counted before the delay
     heartbeats: list[dict] = field(default_factory=list)
+    station_name: str = "打包台-07"  # the name the token was enrolled with
     version: int = 0
     delay_s: float = 0.0
     # When set: every request waits until it is set (at most HOLD_MAX_S), then is answered as usual,
@@ -193,6 +195,7 @@ class GateServer:
             decided_at=datetime(2024, 5, 1, tzinfo=UTC),
             exception_id=None if passed else len(self.scans) + 1,
             waybill=Waybill.from_json(self.waybills.get(order_id)) if passed else None,
+            items_out=tuple(GOODS_PARTIAL_OUT for _ in sku_out) if reason is Reason.PARTIAL_REFUND else (),
         ).to_json()
 
     def dispatch(self, method: str, path: str, query: dict, body: Any) -> tuple[int, dict]:
@@ -248,7 +251,8 @@ class GateServer:
             return 200, {"results": results}
         if method == "POST" and path == "/api/v1/heartbeat":
             self.heartbeats.append(body)
-            return 200, {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            reply = {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            return 200, {**reply, "station": self.station_name}
         return 404, {"error": "not_found", "message": "无此接口"}
 
 

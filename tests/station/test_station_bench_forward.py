@@ -133,3 +133,22 @@ def test_the_uplink_reports_forwarding_after_the_scans_and_drops_what_can_never_
     log.finish(entry.scan_id, True, "2026-01-01T00:00:01.000+00:00")
     assert uplink.sync_once()
     assert [r.scan_id for r in log.pending()] == ["never-uploaded"]  # the refused scan's report dropped
+
+
+def test_the_fail_closed_hold_forwards_nothing(make_bench, gadget, packing_pc, capture_printer):
+    """HOLD no_alarm (the printer down and no screen, voice or light working) types nothing."""
+    from polling import wait_until
+
+    from station.alerts import Alerts
+
+    parts = make_bench(forwarder=HidgForwarder(gadget.path), alerts=Alerts())  # no channel at all
+    bench = parts.bench
+    assert bench.handle(ORDER_OK).decision is Decision.PASS  # the printer still answers
+    assert packing_pc.wait_for(1) and packing_pc.codes() == [ORDER_OK]
+    capture_printer.close()  # the printer goes away: the next slip fails
+    bench.handle(TRACKING_REFUNDED)
+    assert wait_until(lambda: parts.printer.state.value == "offline")
+    held = bench.handle(ORDER_OK)
+    assert (held.decision, held.reason) == (Decision.HOLD, "no_alarm")
+    assert ForwardLog(parts.data_dir / "journal.sqlite3").get(held.scan_id) is None  # never attempted
+    assert packing_pc.codes() == [ORDER_OK]  # the first PASS only

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipgate.wire import ScanMode
-from station.config import ConfigError, load_config, parse_config
+from station.config import ConfigError, LightConfig, ScreenConfig, VoiceConfig, load_config, parse_config
 
 FULL = """
 [server]
@@ -148,7 +148,6 @@ def test_defaults(tmp_path):
             ('name = "A-01"\n', 'name = "A-01"\nstale_policy = "yolo"\n'),
             "[station] stale_policy must be one of hold",
         ),
-        (('name = "A-01"\n', ""), "station.toml: [station] name is required"),
         (('name = "A-01"\n', 'name = "  "\n'), "[station] name must be a non-empty string"),
         (("[printer]\n", "[printers]\n"), "station.toml: unknown section [printers]"),
         (('kind = "dummy"\n', ""), "station.toml: [printer] kind is required"),
@@ -182,6 +181,30 @@ def test_the_example_file_parses_with_the_defaults():
     config = load_config(example)
     assert config.printer.kind == "network" and config.server.budget_ms == 300
     assert config.station.data_dir == Path("/var/lib/shipgate-station")
+    assert (config.screen, config.voice, config.light) == (ScreenConfig(), VoiceConfig(), LightConfig())
+
+
+def test_alert_sections(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL
+            + '[screen]\nport = 0\n[voice]\nenabled = true\ndir = "own"\n'
+            + '[light]\nkind = "serial"\ndevice = "/dev/tower"\nred = "1b 41"\nack_code = "SG-ACK-1"\n',
+        )
+    )
+    assert config.screen.port == 0 and config.screen.enabled
+    assert (
+        config.voice.enabled
+        and config.voice.dir == tmp_path / "own"
+        and config.voice.command == "aplay -q {file}"
+    )
+    assert (
+        config.light.red == b"\x1b\x41"
+        and config.light.green == b"\x14"
+        and config.light.ack_code == "SG-ACK-1"
+    )
+    assert config.printer.status and config.printer.status_interval_s == 10
 
 
 # -- the inline gate: [scanner] kind, [forward], [printer] on_pass -----------------------------
@@ -252,3 +275,18 @@ def test_printer_on_pass_is_checked(tmp_path):
 def test_no_forwarding_at_a_handover_station(tmp_path):
     text = MINIMAL.replace('name = "A-01"', 'name = "A-01"\nmode = "handover"') + '[forward]\nkind = "hidg"\n'
     assert '[forward] kind must be "none" at a handover station' in error_for(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[light]\nkind = "serial"\n', "[light] device is required"),
+        ('[light]\nred = "zz"\n', "[light] red must be bytes in hex"),
+        ('[voice]\ncommand = "aplay"\n', "[voice] command must contain {file}"),
+        ("[screen]\nport = 70000\n", "[screen] port must be at most 65535"),
+        ("[screen]\nbright = true\n", "[screen] unknown key bright"),
+        ('[light]\nkind = "usb"\n', "[light] kind must be one of none, serial"),
+    ],
+)
+def test_alert_settings_errors_name_the_key(tmp_path, extra, message):
+    assert message in error_for(tmp_path, MINIMAL + extra)

@@ -8,11 +8,16 @@ from pathlib import Path
 
 STATION = Path(__file__).resolve().parents[2] / "station"
 
-# library -> the modules allowed to import it, each for its own device
+# library -> the modules allowed to import it, each opening its own device only
 OWNERS = {
-    "serial": {"scanner.py", "ch9329.py"},  # the serial scanner; the CH9329's serial port
-    "escpos": {"printer.py"},
-    "evdev": {"hidscanner.py"},
+    "serial": {
+        "scanner.py",  # the serial scanner's port
+        "ch9329.py",  # the CH9329 keyboard module's port (the inline gate)
+        "light.py",  # the tower light's port
+    },
+    "escpos": {"printer.py"},  # the slip printer
+    "evdev": {"hidscanner.py"},  # the keyboard (HID) scanner
+    "usb": set(),  # pyusb only through python-escpos (printer.py)
 }
 
 
@@ -53,3 +58,7 @@ def test_the_owners_do_import_their_library():
 def test_the_gadget_device_is_written_only_by_forward_py():
     writers = [p.name for p in STATION.glob("*.py") if "os.O_WRONLY" in p.read_text(encoding="utf-8")]
     assert writers == ["forward.py"]
+
+
+def test_the_light_module_does_not_touch_the_scanner():
+    assert "station.scanner" not in (STATION / "light.py").read_text(encoding="utf-8")
