@@ -6,13 +6,17 @@
 #
 # Run without flags for prompts. What it does, in order:
 #   1. Debian packages the station needs (python3-venv, libusb-1.0-0), unless --no-apt.
-#   2. System user `shipgate-station` in groups dialout and lp; data dir /var/lib/shipgate-station.
+#   2. System user `shipgate-station` in groups dialout, lp and input; data dir /var/lib/shipgate-station.
 #   3. A venv in /opt/shipgate-station with ONLY the station extra: pip install 'SOURCE[station]'.
 #   4. /etc/shipgate/station.toml (mode 0640, root:shipgate-station); an existing one is backed up,
 #      or kept with --keep-config.
 #   5. udev rules (/etc/udev/rules.d/99-shipgate.rules; an edited one is kept, the new one goes
-#      beside it as .new) and the unit (/etc/systemd/system/shipgate-station.service; local changes
-#      belong in `systemctl edit shipgate-station` drop-ins); enables and (re)starts the service.
+#      beside it as .new).
+#   6. The bench's alarms and its clock: the kiosk screen (cage + Chromium on tty1, unless
+#      --no-kiosk), the voice prompts (espeak-ng into DATA_DIR/voice), chrony with the server as
+#      the LAN time source, and the hardware watchdog (RuntimeWatchdogSec=15s).
+#   7. The unit (/etc/systemd/system/shipgate-station.service; local changes belong in
+#      `systemctl edit shipgate-station` drop-ins); enables and (re)starts the service (and the kiosk).
 #
 # --prefix DIR puts every file under DIR and touches nothing else: no user, no apt, no udev reload,
 # no systemctl (for tests and image staging; a venv built under a prefix has that prefix baked in).
@@ -28,6 +32,10 @@ UNIT_PATH=/etc/systemd/system/shipgate-station.service
 RULES_PATH=/etc/udev/rules.d/99-shipgate.rules
 DEFAULT_VENV=/opt/shipgate-station
 DEFAULT_DATA_DIR=/var/lib/shipgate-station
+KIOSK_USER=shipgate-kiosk
+KIOSK_UNIT_PATH=/etc/systemd/system/shipgate-kiosk.service
+WATCHDOG_CONF_PATH=/etc/systemd/system.conf.d/shipgate-watchdog.conf
+CHRONY_CONF_PATH=/etc/chrony/conf.d/shipgate.conf
 
 usage() {
     cat <<EOF
@@ -76,6 +84,14 @@ Installation
   --no-systemd            do not run systemctl (the unit file is still written)
   --no-udev               do not install udev rules
   --no-apt                do not install Debian packages
+
+Bench alarms and clock
+  --no-kiosk              no bench screen on HDMI (no cage, Chromium, CJK font, kiosk unit)
+  --voice                 speak zh-CN prompts ([voice] enabled = true; needs a speaker)
+  --light DEV             a USB-serial tower light, e.g. /dev/tower-light ([light] kind = "serial")
+  --time-server HOST      the stations' NTP source (chrony)                   [the server URL's host]
+  --no-chrony             leave time synchronisation alone
+  --no-watchdog           do not turn on the hardware watchdog
   -y, --yes               never prompt; fail if a required value is missing
   -h, --help              this help
 EOF
@@ -94,6 +110,7 @@ PRINTER_KIND="" PRINTER_VID="" PRINTER_PID="" PRINTER_HOST="" PRINTER_PORT=9100
 PRINTER_DEVICE="" PRINTER_BAUD="" PRINTER_PATH="" PRINTER_WIDTH=80
 SOURCE="" VENV=$DEFAULT_VENV PYTHON=python3 OFFLINE=0 WHEELHOUSE="" PIP_ARGS="" SKIP_PIP=0
 KEEP_CONFIG=0 PREFIX="" NO_SYSTEMD=0 NO_UDEV=0 NO_APT=0 ASSUME_YES=0
+NO_KIOSK=0 VOICE=0 LIGHT_DEVICE="" TIME_SERVER="" NO_CHRONY=0 NO_WATCHDOG=0
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"; }
 
@@ -135,6 +152,12 @@ while [[ $# -gt 0 ]]; do
         --no-systemd) NO_SYSTEMD=1; shift ;;
         --no-udev) NO_UDEV=1; shift ;;
         --no-apt) NO_APT=1; shift ;;
+        --no-kiosk) NO_KIOSK=1; shift ;;
+        --voice) VOICE=1; shift ;;
+        --light) need_arg "$@"; LIGHT_DEVICE=$2; shift 2 ;;
+        --time-server) need_arg "$@"; TIME_SERVER=$2; shift 2 ;;
+        --no-chrony) NO_CHRONY=1; shift ;;
+        --no-watchdog) NO_WATCHDOG=1; shift ;;
         -y|--yes) ASSUME_YES=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $opt" ;;
@@ -290,7 +313,10 @@ RULES_SRC=$SCRIPT_DIR/udev/99-shipgate.rules
 # 1. Debian packages
 if [[ $REAL_SYSTEM == 1 && $NO_APT == 0 ]] && command -v apt-get >/dev/null; then
     missing=()
-    for pkg in python3-venv libusb-1.0-0 ca-certificates; do
+    packages=(python3-venv libusb-1.0-0 ca-certificates espeak-ng alsa-utils)
+    [[ $NO_KIOSK == 1 ]] || packages+=(cage chromium fonts-noto-cjk)
+    [[ $NO_CHRONY == 1 ]] || packages+=(chrony)
+    for pkg in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     done
     if [[ ${#missing[@]} -gt 0 ]]; then
@@ -308,12 +334,21 @@ if [[ $REAL_SYSTEM == 1 ]]; then
         run useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home \
             --shell /usr/sbin/nologin --comment "Shipgate station" "$STATION_USER"
     fi
-    for grp in dialout lp; do
+    for grp in dialout lp input; do
         getent group "$grp" >/dev/null || run groupadd --system "$grp"
     done
-    run usermod -a -G dialout,lp "$STATION_USER"
+    getent group audio >/dev/null || run groupadd --system audio
+    run usermod -a -G dialout,lp,input,audio "$STATION_USER"
+    if [[ $NO_KIOSK == 0 ]] && ! getent passwd "$KIOSK_USER" >/dev/null; then
+        say "Creating system user $KIOSK_USER (the kiosk browser)"
+        for grp in video render input; do
+            getent group "$grp" >/dev/null || run groupadd --system "$grp"
+        done
+        run useradd --system --user-group --create-home --home-dir "/var/lib/$KIOSK_USER" \
+            --groups video,render,input --shell /usr/sbin/nologin --comment "Shipgate bench screen" "$KIOSK_USER"
+    fi
 else
-    say "Prefix install: not creating user $STATION_USER (groups dialout, lp)"
+    say "Prefix install: not creating user $STATION_USER (groups dialout, lp, audio) or $KIOSK_USER"
 fi
 
 install -d -m 0755 "$ROOT/etc/shipgate"
@@ -398,6 +433,18 @@ write_config() {
         else
             echo "# replica_max_age_s = 600   # offline, scans HOLD once the replica is older (unset: default)"
         fi
+        if [[ $VOICE == 1 ]]; then
+            echo
+            echo "[voice]"
+            echo "enabled = true"
+            echo "# Prompts generated at install: $DATA_DIR/voice; your own recordings: dir = \"...\""
+        fi
+        if [[ -n $LIGHT_DEVICE ]]; then
+            echo
+            echo "[light]"
+            echo "kind = \"serial\""
+            echo "device = $(toml_str "$LIGHT_DEVICE")"
+        fi
     } >"$out"
 }
 
@@ -421,7 +468,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------
-# 5. udev rules and the systemd unit
+# 5. udev rules
 if [[ $NO_UDEV == 0 ]]; then
     install -d -m 0755 "$ROOT$(dirname "$RULES_PATH")"
     if [[ -f $ROOT$RULES_PATH ]] && ! cmp -s "$RULES_SRC" "$ROOT$RULES_PATH"; then
@@ -434,10 +481,60 @@ if [[ $NO_UDEV == 0 ]]; then
     fi
     if [[ $REAL_SYSTEM == 1 ]] && command -v udevadm >/dev/null; then
         run udevadm control --reload || true
-        run udevadm trigger --subsystem-match=tty --subsystem-match=usb --subsystem-match=usbmisc || true
+        run udevadm trigger --subsystem-match=tty --subsystem-match=usb --subsystem-match=usbmisc \
+            --subsystem-match=input --subsystem-match=hidg || true
     fi
 fi
 
+# ---------------------------------------------------------------------------------------------------------
+# 6. The bench's alarms and its clock (before the station starts, so it starts with them)
+if [[ $NO_KIOSK == 0 ]]; then
+    say "Installing the kiosk unit to $ROOT$KIOSK_UNIT_PATH (bench screen on HDMI, tty1)"
+    install -d -m 0755 "$ROOT$(dirname "$KIOSK_UNIT_PATH")"
+    install -m 0644 "$SCRIPT_DIR/systemd/shipgate-kiosk.service" "$ROOT$KIOSK_UNIT_PATH"
+fi
+if [[ $NO_WATCHDOG == 0 ]]; then
+    say "Turning on the hardware watchdog: $ROOT$WATCHDOG_CONF_PATH"
+    install -d -m 0755 "$ROOT$(dirname "$WATCHDOG_CONF_PATH")"
+    install -m 0644 "$SCRIPT_DIR/systemd/system.conf.d/shipgate-watchdog.conf" "$ROOT$WATCHDOG_CONF_PATH"
+fi
+if [[ $NO_CHRONY == 0 ]]; then
+    if [[ -z $TIME_SERVER ]]; then
+        TIME_SERVER=${SERVER_URL#*://}
+        TIME_SERVER=${TIME_SERVER%%/*}
+        TIME_SERVER=${TIME_SERVER%:*}
+    fi
+    if [[ -z $TIME_SERVER ]]; then
+        say "No server URL given (--keep-config?): chrony left as it is; pass --time-server HOST"
+    else
+        [[ $TIME_SERVER =~ ^[A-Za-z0-9.:-]+$ ]] || die "--time-server must be a host name or address: $TIME_SERVER"
+        say "Time source for chrony: $TIME_SERVER ($ROOT$CHRONY_CONF_PATH)"
+        install -d -m 0755 "$ROOT$(dirname "$CHRONY_CONF_PATH")"
+        sed -e "s#SERVER_HOST#$TIME_SERVER#" "$SCRIPT_DIR/chrony/shipgate-station.conf" >"$ROOT$CHRONY_CONF_PATH"
+        chmod 0644 "$ROOT$CHRONY_CONF_PATH"
+    fi
+fi
+if [[ -x $ROOT$VENV/bin/shipgate-station ]] && command -v espeak-ng >/dev/null; then
+    say "Generating the voice prompts in $ROOT$DATA_DIR/voice"
+    run "$ROOT$VENV/bin/shipgate-station" voice-prompts --dir "$ROOT$DATA_DIR/voice" \
+        || say "Voice prompts not generated (the station runs without them)"
+    if [[ $REAL_SYSTEM == 1 ]]; then chown -R "$STATION_USER:$STATION_USER" "$DATA_DIR/voice"; fi
+else
+    say "Not generating voice prompts (no venv or no espeak-ng)"
+fi
+if [[ $REAL_SYSTEM == 1 && $NO_SYSTEMD == 0 ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    run systemctl daemon-reload
+    [[ $NO_CHRONY == 1 ]] || run systemctl restart chrony || true
+    if [[ $NO_KIOSK == 0 ]]; then
+        run systemctl disable getty@tty1.service || true
+        run systemctl set-default graphical.target
+        run systemctl enable shipgate-kiosk.service
+    fi
+    [[ $NO_WATCHDOG == 1 ]] || run systemctl daemon-reexec
+fi
+
+# ---------------------------------------------------------------------------------------------------------
+# 7. The station's unit
 say "Installing the unit to $ROOT$UNIT_PATH"
 install -d -m 0755 "$ROOT$(dirname "$UNIT_PATH")"
 unit_tmp=$(mktemp)
@@ -456,6 +553,7 @@ if [[ $REAL_SYSTEM == 1 && $NO_SYSTEMD == 0 ]] && command -v systemctl >/dev/nul
     run systemctl daemon-reload
     run systemctl enable shipgate-station.service
     run systemctl restart shipgate-station.service
+    [[ $NO_KIOSK == 1 ]] || run systemctl restart shipgate-kiosk.service
     say "Started. Follow it with: journalctl -u shipgate-station -f"
 else
     say "Not touching systemd (prefix install, --no-systemd, or no running systemd)"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from server import clock, handover, jsonbody
+from server import clock, forwarding, handover, jsonbody
 from server.db import get_session, raw_cursor
 from server.errors import ApiError, InvalidField, MalformedJson, Unauthorized
 from server.gatestate import current_version
@@ -24,6 +24,8 @@ from shipgate.wire import (
     BatchRequest,
     BatchResult,
     Decision,
+    ForwardingAnswer,
+    ForwardingRequest,
     GateFeed,
     Heartbeat,
     HeartbeatReply,
@@ -68,7 +70,7 @@ def post_batch():
     gate, cursor = current_app.extensions["shipgate.gate"], raw_cursor()
     results = []
     for scan_request in batch.scans:
-        answer, duplicate = gate.record(cursor, g.station, scan_request)
+        answer, duplicate = gate.record(cursor, g.station, scan_request, sent=batch.sent)
         if not duplicate:
             count_scan(answer.decision.value, answer.reason.value, Source.OFFLINE.value)
         results.append(
@@ -176,7 +178,21 @@ def heartbeat():
     station.health = beat.to_json()
     station.last_seen_at = now = clock.current().now()
     session.commit()
-    return jsonify(HeartbeatReply(True, now, current_version(session)).to_json())
+    reply = HeartbeatReply(
+        True, now, current_version(session), station=g.station.name
+    )  # [station] name is optional
+    return jsonify(reply.to_json())
+
+
+# --- the inline gate: did each PASS reach the packing PC (server/forwarding.py) ---------------
+
+
+@bp.post("/scans/forwarding")
+def post_forwarding():
+    """Whether the station typed each PASS into the packing PC; stored on the station's own scans."""
+    reports = parsed(ForwardingRequest.from_json, json_body()).reports
+    answers = forwarding.record(get_session(), g.station.id, reports)
+    return jsonify(ForwardingAnswer(tuple(answers)).to_json())
 
 
 # --- parsing -------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ def create_app(
         bench_codes=clearing.handle_bench_code,
         overrides=clearing.OverrideCheck(engine),
         clock=clock,
+        allowed_skew_s=settings.scan_clock_skew_s,
     )
     errors.register(app)
     app.register_blueprint(health.bp)

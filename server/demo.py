@@ -1,9 +1,11 @@
 """`make demo`: the whole product on embedded defaults, in one process.
 
 It starts the Douyin sandbox (loopback), the server on SQLite with pull sync and push wired to the
-sandbox, and one simulated bench — the real station program reading a pty "scanner" and printing
-to a capture printer — then plays a short scripted shift, narrating each step, rendering every
-printed slip to a PNG, and leaves the console running until Ctrl-C.
+sandbox, and one simulated bench — the real station program reading a pty "scanner", printing
+to a capture printer and, as an inline gate, typing every PASS into a simulated packing PC (a pty
+USB gadget) whose "ERP" prints a waybill for each code it receives — then plays a short scripted
+shift, narrating each step, rendering every printed slip to a PNG, and leaves the console running
+until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Shift:
     slips: list[Path] = field(default_factory=list)
     incidents: int = 0
     lead_password: str = ""
+    waybills: list[str] = field(default_factory=list)  # codes the packing PC printed a waybill for
 
 
 class Demo:
@@ -131,12 +134,15 @@ class Demo:
         from station.config import parse_config
         from station.printer import load_escpos
         from station.virtual import CapturePrinter, VirtualScanner
+        from station.virtualpc import PackingPC, VirtualGadget
 
         out = self.o.output
         load_escpos(out / "escpos")
         self.scanner = VirtualScanner(out / "scanner")
         self.scanner.plug()
         self.printer = CapturePrinter()
+        self.packing_pc = PackingPC(on_waybill=lambda got: self.shift.waybills.append(got.code))
+        self.gadget = VirtualGadget(out / "hidg0", self.packing_pc)  # the PC sees a USB keyboard
         config = parse_config(
             {
                 "server": {"url": url, "token": token, "heartbeat_s": 5},
@@ -144,6 +150,7 @@ class Demo:
                 "printer": {"kind": "network", "host": "127.0.0.1", "port": self.printer.port},
                 "station": {"name": "打包台1", "data_dir": str(out / "station"), "sync_interval_s": 2},
                 "display": {"enabled": False},
+                "forward": {"kind": "hidg", "device": str(self.gadget.path)},  # [printer] on_pass: none
             }
         )
         self.bench = build_bench(config, with_display=False)
@@ -165,7 +172,7 @@ class Demo:
                 thread.join(timeout=10)
         if getattr(self, "bench", None) is not None:
             self.bench.stop()
-        for part in ("printer", "scanner"):
+        for part in ("printer", "scanner", "gadget"):
             if getattr(self, part, None) is not None:
                 getattr(self, part).close()
         if getattr(self, "robots", None) is not None:
@@ -182,7 +189,7 @@ class Demo:
     def scan(self, code: str, label: str, *, expect_slip: bool = True):
         """Scan a code on the pty, wait for the bench's decision and its slip; narrate."""
         before = self.bench.last.scan_id if self.bench.last else None
-        jobs = len(self.printer.jobs)
+        jobs, waybills = len(self.printer.jobs), len(self.shift.waybills)
         self.scanner.scan(code)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -194,6 +201,14 @@ class Demo:
         line = f"  扫描 {code:<22} → {outcome.decision.value:<5} {outcome.reason:<18} {outcome.message}"
         self.say(f"{label}\n{line}")
         self.shift.scans.append((label, outcome.decision.value, outcome.reason))
+        if outcome.decision.value == "PASS" and expect_slip:  # the inline gate: the PC prints the waybill
+            if self.packing_pc.wait_for(waybills + 1, timeout=10):
+                self.say(
+                    f"  打单电脑收到 {self.shift.waybills[-1]} 并打印运单 the packing PC prints the waybill"
+                )
+            return outcome
+        if expect_slip:
+            self.say("  打单电脑什么也没收到 the packing PC got nothing: no waybill")
         if expect_slip and self.printer.wait_for_jobs(jobs + 1, timeout=10):
             from station.preview import save_png
 
@@ -230,7 +245,9 @@ class Demo:
         time.sleep(0.3)
         say(f"打包员扫工牌签到 packer signs in: {self.bench.operator}")
         for parcel in parcels:
-            self.scan(parcel.tracking_no, "正常订单 a normal order: the waybill prints")
+            self.scan(
+                parcel.tracking_no, "正常订单 a normal order: typed into the packing PC, its waybill prints"
+            )
 
         say("\n买家退款成功（抖店推送）a refund succeeds on Douyin and is pushed")
         after_sale = shop.apply_refund(refunded.order_id)
@@ -262,6 +279,13 @@ class Demo:
         time.sleep(0.3)
         self.scan(f"SG-EX-{blocked.scan_id}", "  扫异常单二维码 the slip's QR", expect_slip=False)
         self.scan("SG-RS-moved_to_refund_shelf", "  扫处理方式 放入退款区", expect_slip=False)
+        got = self.shift.waybills
+        say(
+            f"\n打单电脑共打印 {len(got)} 张运单 the packing PC printed {len(got)} waybills: {', '.join(got)}"
+        )
+        never = refunded_parcel.tracking_no not in got and refunded.order_id not in got
+        say(f"  已退款订单的条码{'从未' if never else '竟然'}到达打单电脑 the refunded order's code "
+            f"{'never arrived' if never else 'ARRIVED'}")  # fmt: skip
         say("== 班次结束 shift ends ==\n")
         return self.shift
 

@@ -8,17 +8,19 @@ HOLD), group-committed. It runs prepared statements on a raw cursor (server.fast
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from server import drills
+from server import drills, scanclock
 from server.clearing import BenchAnswer
 from server.clock import SYSTEM, Clock, sessions
 from server.fastsql import Prepared
 from server.gatestate import CURRENT_VERSION
+from server.goods import goods_out
 from server.journal import ScanJournal
 from server.models import ExceptionStatus, GateCode, GateEntry, Scan, ScanException
 from server.stations import StationRef, serves_shop
@@ -27,8 +29,10 @@ from shipgate.wire import (
     Decision,
     Reason,
     ScanAnswer,
+    ScanClock,
     ScanMode,
     ScanRequest,
+    SentClock,
     Source,
     Waybill,
     message_for,
@@ -89,12 +93,14 @@ class Gate:
         bench_codes: BenchCodes | None = None,
         overrides: OverrideLookup | None = None,
         clock: Clock = SYSTEM,
+        allowed_skew_s: float = scanclock.DEFAULT_ALLOWED_SKEW_S,
     ):
         self.clock = clock
         self.journal = ScanJournal(engine)
         self.live_lookup = live_lookup
         self.bench_codes = bench_codes
         self.overrides = overrides
+        self.allowed_skew_s = allowed_skew_s
         self._sessions = sessions(engine, clock)
         self._resolve = Prepared(engine, RESOLVE)
         self._version = Prepared(engine, CURRENT_VERSION)
@@ -151,8 +157,11 @@ class Gate:
             session.commit()
         return answer.decision, answer.reason, answer.message
 
-    def record(self, cursor, station: StationRef, request: ScanRequest) -> tuple[ScanAnswer, bool]:
-        """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate)."""
+    def record(
+        self, cursor, station: StationRef, request: ScanRequest, *, sent: SentClock | None = None
+    ) -> tuple[ScanAnswer, bool]:
+        """Decide one scan and journal it (committed before this returns). Returns (answer, duplicate).
+        `sent` is the upload's clock for a scan decided offline (server.scanclock), None online."""
         code = classify(request.code)
         message = None
         if code.kind in LEAD_CODES:
@@ -166,6 +175,9 @@ class Gate:
         else:
             decision, reason, entry = self.decide(cursor, code, station)
         now = self.clock.now()
+        when = scanclock.bound(
+            request.scanned_at, now, request.clock, sent, allowed_skew_s=self.allowed_skew_s
+        )
         version = entry["version"] if entry else self._version.first(cursor, {})["value"]
         station_decision = request.station_decision
         row = {
@@ -176,8 +188,9 @@ class Gate:
             "code_kind": code.kind.value,
             "operator": request.operator,
             "mode": station.mode.value,  # the station's, from enrolment, whatever the request says
-            "scanned_at": request.scanned_at,
+            "scanned_at": when.scanned_at,
             "received_at": now,
+            **clock_columns(request.clock, when),
             "decision": decision.value,
             "reason": reason.value,
             "order_id": entry["order_id"] if entry else None,
@@ -187,6 +200,10 @@ class Gate:
             "station_decision": station_decision.value if station_decision else None,
             "station_reason": request.station_reason.value if request.station_reason else None,
             "station_gate_version": request.station_gate_version,
+            # the inline gate: set later by POST /api/v1/scans/forwarding (server/forwarding.py)
+            "forward_state": None,
+            "forward_at": None,
+            "forward_problem": None,
         }
         exception = None
         stopped_here = decision is not Decision.PASS
@@ -216,11 +233,27 @@ class Gate:
                 drills.record(session, station, request.scan_id, code.value, request.scanned_at, passed)
                 session.commit()
         label = entry["label"] if entry is not None and decision is Decision.PASS else None
-        return wire_answer(row, exception_id, label, message), False
+        answer = wire_answer(row, exception_id, label, message)
+        if reason is Reason.PARTIAL_REFUND:  # name the goods to take out (rare: one more query)
+            with self._sessions() as session:
+                answer = with_goods(session, answer)
+        return answer, False
 
     def _stored(self, station: StationRef, request: ScanRequest) -> ScanAnswer:
         with self._sessions() as session:
             return stored_answer(session, station.id, request.scan_id)
+
+
+def clock_columns(clock: ScanClock, when: scanclock.ScanTime) -> dict:
+    """The scans table's clock columns (migration 0007)."""
+    return {
+        "claimed_at": when.claimed_at,
+        "clock_skew_s": when.skew_s,
+        "clock_flag": None if when.flag is None else when.flag.value,
+        "clock_synced": clock.synced,
+        "boot_id": clock.boot_id,
+        "mono_s": clock.mono_s,
+    }
 
 
 def wire_answer(
@@ -250,4 +283,10 @@ def stored_answer(session: Session, station_id: int, scan_id: str) -> ScanAnswer
     if scan.decision == Decision.PASS and scan.order_id:
         label = session.scalar(select(GateEntry.label).where(GateEntry.order_id == scan.order_id))
     row = {c.name: getattr(scan, c.name) for c in Scan.__table__.columns}
-    return wire_answer(row, exception_id, label)
+    answer = wire_answer(row, exception_id, label)
+    return with_goods(session, answer) if scan.reason is Reason.PARTIAL_REFUND else answer
+
+
+def with_goods(session: Session, answer: ScanAnswer) -> ScanAnswer:
+    """A partial refund's answer naming the goods to take out (server.goods)."""
+    return replace(answer, items_out=tuple(goods_out(session, answer.sku_order_ids_out)))

@@ -39,6 +39,9 @@ class Settings:
     sync_overlap_s: int = 300
     handover_cutoff: str = "18:00"  # local time after which packed-but-not-handed-over parcels are flagged
     drill_every_h: float = 24.0  # a station without a passed drill for this long is overdue
+    scan_clock_skew_s: float = (
+        120.0  # a scan's time further than this from the server's is replaced and flagged
+    )
     trusted_proxy: bool = False
     robot_hosts: str = ""  # comma-separated hosts group robots may post to besides WeCom/DingTalk/Feishu
     log_level: str = "INFO"

@@ -8,14 +8,18 @@ Station API, JSON over HTTP, `Authorization: Bearer <station token>`, under /api
 POST /api/v1/scans                 ScanRequest -> ScanAnswer
     request  {"scan_id": str, "code": str, "operator": str|null, "scanned_at": ISO-8601 str,
               "mode": "bench"|"handover" (optional, default "bench")}
+             + optional clock fields {"clock_synced": bool|null, "boot_id": str|null, "mono_s": number|null}
+             (ScanClock; the server bounds scanned_at by its own clock: server.scanclock)
     response {"scan_id", "decision", "reason", "message", "order_id", "sku_order_ids_out",
-              "gate_version", "decided_at", "exception_id", "waybill": Waybill|null}
+              "gate_version", "decided_at", "exception_id", "waybill": Waybill|null, "items_out"}
+    items_out: for partial_refund, the goods to take out by name (same order as sku_order_ids_out)
     The same scan_id again returns the stored answer and writes nothing.
 
 POST /api/v1/scans/batch           BatchRequest -> BatchAnswer
     (scans a station decided offline, in journal order, at most 500)
     request  {"scans": [{"scan_id", "code", "operator", "scanned_at", "mode",
                           "station_decision", "station_reason", "station_gate_version"}]}
+             + optional {"sent_boot_id", "sent_mono_s"} (SentClock) and each scan's clock fields
     response {"results": [<ScanAnswer> + {"station_decision", "station_reason", "duplicate": bool}]}
 
 GET /api/v1/gate?since=<version>&limit=<n>   -> GateFeed (the replica feed; since=0 is a full snapshot)
@@ -27,8 +31,19 @@ GET /api/v1/gate?since=<version>&limit=<n>   -> GateFeed (the replica feed; sinc
 
 POST /api/v1/heartbeat             Heartbeat -> HeartbeatReply
     request  {"software_version", "replica_version", "replica_age_s", "scanner", "printer",
-              "queue_depth", "rss_bytes", "mode", "operator", "display"} (every field optional)
-    response {"ok": true, "server_time", "gate_version"}
+              "queue_depth", "rss_bytes", "mode", "operator", "display",
+              "screen", "voice", "light": "ok"|"down"|"off", "clock_synced": "yes"|"no"|"unknown",
+              "disk_written_bytes"} (every field optional);
+              printer: unknown|ready|offline|paper_near_end|paper_out|cover_open
+    response {"ok": true, "server_time", "gate_version", "station": <its enrolled name>}
+
+POST /api/v1/scans/forwarding      ForwardingRequest -> ForwardingAnswer
+    (the inline gate: did each PASS reach the packing PC)
+    request  {"reports": [{"scan_id", "state": "forwarded"|"failed"|"unknown", "at": ISO-8601 str,
+                           "problem": str|null}]}                                  (at most 500)
+    response {"results": [{"scan_id", "stored": bool, "error": null|"unknown_scan"|"not_pass"}]}
+    Sent after the scan itself is on the server (online, or uploaded in a batch); "unknown_scan"
+    means not yet: the station reports it again later. A stored report is never changed.
 
 The sku orders to take out of a parcel are `sku_order_ids_out` everywhere on the wire (until
 0.1.0 the scan answer called them `sku_order_ids`; no station of that version was deployed, so
@@ -109,6 +124,7 @@ class LocalReason(StrEnum):
 
     DISK_FULL = "disk_full"
     JOURNAL_ERROR = "journal_error"
+    NO_ALARM = "no_alarm"  # nothing on the bench could announce a BLOCK (station.alerts)
 
 
 class ScanMode(StrEnum):
@@ -206,6 +222,64 @@ def _reason_of_station(value: Any, name: str) -> Reason | LocalReason:
     raise WireError(name, f"{name} 未知：{str(value)[:32]}")
 
 
+MAX_BOOT_ID = 64
+MAX_MONO_S = 1e10
+
+
+def _mono(value: Any, name: str) -> float | None:
+    seconds = number(value, name)
+    if seconds is not None and not 0 <= seconds < MAX_MONO_S:
+        raise WireError(name, f"{name} 必须是非负秒数")
+    return None if seconds is None else float(seconds)
+
+
+@dataclass(frozen=True)
+class ScanClock:
+    """What a station says about the clock that stamped a scan (server.scanclock bounds it):
+    whether it was synchronised, and the boot id and monotonic time at the scan."""
+
+    synced: bool | None = None
+    boot_id: str | None = None
+    mono_s: float | None = None
+
+    FIELDS = ("clock_synced", "boot_id", "mono_s")
+
+    def to_json(self) -> dict:
+        return {"clock_synced": self.synced, "boot_id": self.boot_id, "mono_s": self.mono_s}
+
+    @classmethod
+    def from_json(cls, item: dict, where: str = "") -> ScanClock:
+        synced = item.get("clock_synced")
+        if synced is not None and not isinstance(synced, bool):
+            name = where_of(where, "clock_synced")
+            raise WireError(name, f"{name} 必须是 true、false 或 null")
+        return cls(
+            synced=synced,
+            boot_id=text(item.get("boot_id"), where_of(where, "boot_id"), limit=MAX_BOOT_ID, optional=True),
+            mono_s=_mono(item.get("mono_s"), where_of(where, "mono_s")),
+        )
+
+
+@dataclass(frozen=True)
+class SentClock:
+    """An upload's own clock fields: the uploading station's boot id and monotonic time."""
+
+    boot_id: str | None = None
+    mono_s: float | None = None
+
+    FIELDS = ("sent_boot_id", "sent_mono_s")
+
+    def to_json(self) -> dict:
+        return {"sent_boot_id": self.boot_id, "sent_mono_s": self.mono_s}
+
+    @classmethod
+    def from_json(cls, body: dict) -> SentClock:
+        return cls(
+            boot_id=text(body.get("sent_boot_id"), "sent_boot_id", limit=MAX_BOOT_ID, optional=True),
+            mono_s=_mono(body.get("sent_mono_s"), "sent_mono_s"),
+        )
+
+
 @dataclass(frozen=True)
 class ScanRequest:
     """One scan, as a station sends it. The station_* fields only in an offline upload."""
@@ -218,6 +292,7 @@ class ScanRequest:
     station_decision: Decision | None = None
     station_reason: Reason | LocalReason | None = None
     station_gate_version: int | None = None
+    clock: ScanClock = ScanClock()
 
     @property
     def offline(self) -> bool:
@@ -235,13 +310,15 @@ class ScanRequest:
             body["station_decision"] = self.station_decision.value
             body["station_reason"] = self.station_reason.value if self.station_reason else None
             body["station_gate_version"] = self.station_gate_version
+        if self.clock != ScanClock():
+            body.update(self.clock.to_json())
         return body
 
     @classmethod
     def from_json(cls, data: Any, *, offline: bool, where: str = "") -> ScanRequest:
         item = json_object(data, where)
         required = {"scan_id", "code", "scanned_at"}
-        optional = {"operator", "mode"}
+        optional = {"operator", "mode", *ScanClock.FIELDS}
         if offline:
             required |= {"station_decision", "station_reason"}
             optional |= {"station_gate_version"}
@@ -277,20 +354,25 @@ class ScanRequest:
                 ScanMode, item.get("mode", ScanMode.BENCH.value), where_of(where, "mode"), "bench 或 handover"
             ),
             **station,
+            clock=ScanClock.from_json(item, where),
         )
 
 
 @dataclass(frozen=True)
 class BatchRequest:
     scans: tuple[ScanRequest, ...]
+    sent: SentClock = SentClock()  # the uploader's clock when it sent the batch (server.scanclock)
 
     def to_json(self) -> dict:
-        return {"scans": [s.to_json() for s in self.scans]}
+        body = {"scans": [s.to_json() for s in self.scans]}
+        if self.sent != SentClock():
+            body.update(self.sent.to_json())
+        return body
 
     @classmethod
     def from_json(cls, data: Any) -> BatchRequest:
         body = json_object(data, "")
-        expect_fields(body, required={"scans"})
+        expect_fields(body, required={"scans"}, optional=set(SentClock.FIELDS))
         items = body["scans"]
         if not isinstance(items, list) or not items:
             raise WireError("scans", "scans 必须是非空数组")
@@ -299,7 +381,8 @@ class BatchRequest:
         return cls(
             tuple(
                 ScanRequest.from_json(item, offline=True, where=f"scans[{i}]") for i, item in enumerate(items)
-            )
+            ),
+            SentClock.from_json(body),
         )
 
 
@@ -383,6 +466,7 @@ class ScanAnswer:
     decided_at: datetime
     exception_id: int | None = None
     waybill: Waybill | None = None
+    items_out: tuple[str, ...] = ()  # partial_refund: the goods to take out, by name (server.goods)
 
     def to_json(self) -> dict:
         return {
@@ -396,6 +480,7 @@ class ScanAnswer:
             "decided_at": self.decided_at.isoformat(),
             "exception_id": self.exception_id,
             "waybill": self.waybill.to_json() if self.waybill else None,
+            "items_out": list(self.items_out),
         }
 
     @classmethod
@@ -416,6 +501,7 @@ class ScanAnswer:
             decided_at=parse_time(body.get("decided_at"), where_of(where, "decided_at")),
             exception_id=integer(body.get("exception_id"), where_of(where, "exception_id"), optional=True),
             waybill=Waybill.from_json(body.get("waybill"), where_of(where, "waybill")),
+            items_out=strings(body.get("items_out", []), where_of(where, "items_out")),
         )
 
 
@@ -545,9 +631,16 @@ class Heartbeat:
     mode: str | None = None
     operator: str | None = None
     display: str | None = None
+    # the bench's alert channels ("ok" | "down" | "off"), its clock and its disk writes (station.alerts)
+    screen: str | None = None
+    voice: str | None = None
+    light: str | None = None
+    clock_synced: str | None = None  # "yes" | "no" | "unknown"
+    disk_written_bytes: int | None = None
 
-    _TEXT = ("software_version", "scanner", "printer", "mode", "operator", "display")
-    _INTEGERS = ("replica_version", "queue_depth", "rss_bytes")
+    _TEXT = ("software_version", "scanner", "printer", "mode", "operator", "display", "screen", "voice", "light",
+             "clock_synced")  # fmt: skip
+    _INTEGERS = ("replica_version", "queue_depth", "rss_bytes", "disk_written_bytes")
 
     def to_json(self) -> dict:
         """The fields it knows (None: not sent)."""
@@ -577,9 +670,15 @@ class HeartbeatReply:
     ok: bool
     server_time: datetime
     gate_version: int
+    station: str | None = None  # the name the station was enrolled with ([station] name is optional)
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "server_time": self.server_time.isoformat(), "gate_version": self.gate_version}
+        return {
+            "ok": self.ok,
+            "server_time": self.server_time.isoformat(),
+            "gate_version": self.gate_version,
+            "station": self.station,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> HeartbeatReply:
@@ -588,4 +687,114 @@ class HeartbeatReply:
             ok=boolean(body.get("ok"), "ok"),
             server_time=parse_time(body.get("server_time"), "server_time"),
             gate_version=integer(body.get("gate_version"), "gate_version"),
+            station=text(body.get("station"), "station", limit=MAX_HEALTH_TEXT, optional=True),
         )
+
+
+# -- the inline gate (issue 13): whether a PASS was typed into the packing PC ---------------------
+
+
+class Forwarding(StrEnum):
+    FORWARDED = "forwarded"  # the code and its suffix reached the PC: the ERP printed the waybill
+    FAILED = "failed"  # it did not (device gone, no reply): no waybill printed
+    UNKNOWN = "unknown"  # the station stopped while typing: the PC may hold part of the code
+
+
+FORWARDING_LABELS: dict[Forwarding, str] = {
+    Forwarding.FORWARDED: "已送到打单电脑",
+    Forwarding.FAILED: "转发失败 运单未打印",
+    Forwarding.UNKNOWN: "转发中断 运单可能未打印",
+}
+
+
+FORWARD_ERRORS = ("unknown_scan", "not_pass")  # a report not stored: scan not there yet, or not a PASS
+MAX_PROBLEM = 500
+
+
+@dataclass(frozen=True)
+class ForwardReport:
+    """One forwarding attempt of a PASS: whether its code was typed into the packing PC."""
+
+    scan_id: str
+    state: Forwarding
+    at: datetime
+    problem: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "scan_id": self.scan_id,
+            "state": self.state.value,
+            "at": self.at.isoformat(timespec="milliseconds"),
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ForwardReport:
+        item = json_object(data, where)
+        expect_fields(item, required={"scan_id", "state", "at"}, optional={"problem"}, where=where)
+        scan_id = item["scan_id"]
+        if not isinstance(scan_id, str) or not SCAN_ID.match(scan_id):
+            name = where_of(where, "scan_id")
+            raise WireError(name, f"{name} 必须是 1–64 位字母、数字或 _.:-")
+        return cls(
+            scan_id=scan_id,
+            state=_enum(Forwarding, item["state"], where_of(where, "state"), "forwarded、failed 或 unknown"),
+            at=parse_time(item["at"], where_of(where, "at")),
+            problem=text(item.get("problem"), where_of(where, "problem"), limit=MAX_PROBLEM, optional=True),
+        )
+
+
+@dataclass(frozen=True)
+class ForwardingRequest:
+    reports: tuple[ForwardReport, ...]
+
+    def to_json(self) -> dict:
+        return {"reports": [r.to_json() for r in self.reports]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ForwardingRequest:
+        body = json_object(data, "")
+        expect_fields(body, required={"reports"})
+        items = body["reports"]
+        if not isinstance(items, list) or not items or len(items) > BATCH_LIMIT:
+            raise WireError("reports", f"reports 必须是 1–{BATCH_LIMIT} 条的数组")
+        return cls(tuple(ForwardReport.from_json(item, f"reports[{i}]") for i, item in enumerate(items)))
+
+
+@dataclass(frozen=True)
+class ForwardAnswer:
+    """Whether the server stored one report; `error` says why not (FORWARD_ERRORS)."""
+
+    scan_id: str
+    stored: bool
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {"scan_id": self.scan_id, "stored": self.stored, "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ForwardAnswer:
+        body = json_object(data, where)
+        error = body.get("error")
+        if error is not None and error not in FORWARD_ERRORS:
+            raise WireError(where_of(where, "error"), f"{where_of(where, 'error')} 未知：{str(error)[:32]}")
+        return cls(
+            scan_id=text(body.get("scan_id"), where_of(where, "scan_id"), limit=64),
+            stored=boolean(body.get("stored"), where_of(where, "stored")),
+            error=error,
+        )
+
+
+@dataclass(frozen=True)
+class ForwardingAnswer:
+    results: tuple[ForwardAnswer, ...]
+
+    def to_json(self) -> dict:
+        return {"results": [r.to_json() for r in self.results]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ForwardingAnswer:
+        results = json_object(data, "").get("results")
+        if not isinstance(results, list):
+            raise WireError("results", "results 必须是数组")
+        return cls(tuple(ForwardAnswer.from_json(r, f"results[{i}]") for i, r in enumerate(results)))

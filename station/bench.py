@@ -19,19 +19,24 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from shipgate.codes import CodeKind, classify, normalise
-from shipgate.wire import Decision, ScanMode
-from station import decision
+from shipgate.wire import Decision, Reason, ScanMode
+from station import decision, timesync
+from station.alerts import Alerts, no_alarm, view_of
 from station.client import GateClient, GateError, ScanAnswer
 from station.decision import Outcome, Source
 from station.display import DisplayState, NullDisplay
+from station.forward import FORWARD_FAILED, Forwarder, forward_journaled, forwarder_from_config, forwards
+from station.forwardlog import ForwardLog
 from station.journal import Journal, JournalError, JournalFull
 from station.replica import Replica
-from station.slips import Op, SlipContext, slip_for
-from station.status import StationStatus, heartbeat_payload
+from station.slips import Op, SlipContext, forward_failed_slip, slip_for
+from station.status import StationStatus, alert_health, heartbeat_payload
+from station.timesync import ClockFacts
 from station.uplink import LinkStatus, Uplink
 
 log = logging.getLogger(__name__)
 
+UNNAMED = "未命名工位"  # [station] name unset and the server not reached yet
 # Shipgate's own codes travel whole ("SG-EX-..."), not as the classifier's inner value.
 _OWN_KINDS = (CodeKind.EXCEPTION, CodeKind.RESOLUTION, CodeKind.DRILL)
 # Lead actions, not parcels: no slip is printed for them.
@@ -61,6 +66,11 @@ class Bench:
         red: bool = True,
         buzzer: bool = True,
         tz: tzinfo | None = None,
+        forwarder: Forwarder | None = None,  # the inline gate: a PASS typed into the packing PC
+        forward_log: ForwardLog | None = None,
+        pass_slip: bool = True,  # [printer] on_pass = "slip"
+        alerts: Alerts | None = None,
+        clock_facts: Callable[[], ClockFacts] = timesync.clock_facts,
     ) -> None:
         self.scanner = scanner
         self.client = client
@@ -77,6 +87,10 @@ class Bench:
         self.red = red
         self.buzzer = buzzer
         self.tz = tz
+        self.forwarder, self.forward_log, self.pass_slip = forwarder, forward_log, pass_slip
+        self.alerts = alerts or Alerts()  # screen, voice, light (station.alerts)
+        self.clock_facts = clock_facts  # synchronised?, boot id, monotonic time: sent with each scan
+        self.name_from_server = False  # [station] name unset: learn_name() follows the server
         self._inbox: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()  # one scan at a time, whoever calls handle()
         self.last: Outcome | None = None
@@ -90,7 +104,9 @@ class Bench:
     def start(self) -> None:
         """Decide what a previous run left undecided, then start the parts' threads."""
         self.recover()
-        for part in (self.printer, self.uplink, self.scanner):
+        if self.forward_log is not None and (unknown := self.forward_log.recover(self._now_iso())):
+            log.warning("%d codes were being typed into the packing PC when the station stopped", unknown)
+        for part in (self.alerts, self.printer, self.uplink, self.scanner):
             if part is not None and hasattr(part, "start"):
                 part.start()
         self.refresh()
@@ -102,6 +118,10 @@ class Bench:
             self._handle_safely(self._inbox.get_nowait())
         self._stop_part(self.printer)  # prints what is queued, within its timeout
         self._stop_part(self.uplink)
+        self._stop_part(self.alerts)
+        for part in (self.forwarder, self.forward_log):
+            if part is not None:
+                part.close()
         self.client.close()
         self.replica.close()
         self.journal.close()
@@ -116,7 +136,7 @@ class Bench:
 
     def healthy(self) -> bool:
         """Every started thread still runs (the service stops the watchdog pings otherwise)."""
-        parts = (self.scanner, self.printer, self.uplink)
+        parts = (self.scanner, self.printer, self.uplink, self.alerts)
         return all(getattr(p, "is_alive", lambda: True)() for p in parts if p is not None)
 
     def submit(self, raw: str) -> None:
@@ -146,32 +166,43 @@ class Bench:
     def handle(self, raw: str) -> Outcome | None:
         """Journal, decide, print and show one scanned code. None for a badge (no decision)."""
         with self._lock:
+            if self.alerts.is_ack(raw):
+                self._acknowledged()
+                return None
             code = classify(raw)
             if code.kind is CodeKind.BADGE:
                 self._sign_in(code.value)
                 return None
             text = normalise(raw) if code.kind in _OWN_KINDS else code.value
-            now = self.clock()
+            now, facts = self.clock(), self.clock_facts()
             try:
-                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now))
+                entry = self.journal.record(text, self.operator, self.mode.value, _iso(now), facts)
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
-            if not code.valid:
+            if self.alerts.must_hold(_state(self.printer, "unknown")):  # nothing could announce a BLOCK
+                outcome = no_alarm(entry.scan_id, text)
+            elif not code.valid:
                 log.info("scan %s: invalid code (%s)", entry.scan_id, code.problem)
                 outcome = decision.invalid_code(entry.scan_id, text)
             else:
-                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind)
+                outcome = self._decide(entry.scan_id, text, entry.scanned_at, code.kind, facts)
             try:
                 self.journal.decide(entry.scan_id, outcome, _iso(self.clock()))
             except JournalError as exc:
                 return self._journal_failed(text, exc, now)
             self.alarm = None if self.alarm in decision.LOCAL_MESSAGES.values() else self.alarm
+            problem = self._forward(outcome, normalise(raw)) if forwards(outcome, code.kind) else None
             self._act(outcome, now, print_slip=code.kind not in _LEAD_KINDS)
+            if problem is not None:
+                self._forward_failed(outcome, problem, now)
             return outcome
 
-    def _decide(self, scan_id: str, code: str, scanned_at: str, kind: CodeKind) -> Outcome:
+    def _decide(
+        self, scan_id: str, code: str, scanned_at: str, kind: CodeKind, facts: ClockFacts | None = None
+    ) -> Outcome:
         try:
-            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value)
+            clock = facts.wire() if facts is not None else None
+            result = self.client.scan(scan_id, code, self.operator, scanned_at, self.mode.value, clock)
         except GateError as exc:
             log.info("scan %s: server not answering (%s): deciding offline", scan_id, exc)
             self.link.report_error(exc)
@@ -208,13 +239,50 @@ class Bench:
         slip = self.slip(outcome, now) if print_slip else None
         if slip is not None and self.printer is not None:
             self.printer.submit(slip)
+        self._announce(outcome, now)
         self.refresh()
 
+    def _announce(self, outcome: Outcome, now: float) -> None:
+        self.alerts.tally.add(self._local(now)[:10], outcome.decision)
+        if outcome.reason == Reason.EXCEPTION_CLEARED:
+            self.alerts.cleared(self._view())
+        else:
+            self.alerts.decided(outcome, self._view())
+
+    def learn_name(self, reply: Any) -> None:
+        """The heartbeat's answer names the station as enrolled: used when [station] name is unset,
+        and cached in the journal for offline starts."""
+        name = getattr(reply, "station", None)
+        if not name or not self.name_from_server or name == self.station_name:
+            return
+        log.info("station name from the server: %s", name)
+        self.station_name = name
+        try:
+            self.journal.set_meta("station_name", name)
+        except JournalError as exc:
+            log.error("cannot cache the station name: %s", exc)
+        self.refresh()
+
+    def _acknowledged(self) -> None:
+        log.info("alarm acknowledged at the bench (operator %s)", self.operator)
+        self.notice = "警报已确认"
+        self.alerts.cleared(self._view())
+        self.refresh()
+
+    def _view(self):
+        day = self._local(self.clock())[:10]
+        counts = self.alerts.tally.counts(day)
+        return view_of(self.status(), self.last, self._last_at, self.station_name, counts)
+
     def slip(self, outcome: Outcome, now: float) -> list[Op] | None:
-        """The slip for a decision; none for a PASS at the handover point (the parcel is packed)."""
-        if outcome.decision is Decision.PASS and self.mode is ScanMode.HANDOVER:
+        """The slip for a decision; none for a PASS at the handover point (the parcel is packed)
+        or with [printer] on_pass = "none" (the ERP prints the real waybill)."""
+        if outcome.decision is Decision.PASS and (self.mode is ScanMode.HANDOVER or not self.pass_slip):
             return None
-        ctx = SlipContext(
+        return slip_for(outcome, self._slip_context(now))
+
+    def _slip_context(self, now: float) -> SlipContext:
+        return SlipContext(
             self.station_name,
             self.operator,
             self._local(now),
@@ -223,7 +291,28 @@ class Bench:
             self.buzzer,
             handover=self.mode is ScanMode.HANDOVER,
         )
-        return slip_for(outcome, ctx)
+
+    # -- the inline gate: forwarding a PASS to the packing PC (station/forward.py) ---------------
+
+    def _forward(self, outcome: Outcome, scanned: str) -> str | None:
+        """Type the scanned code into the packing PC, journaled before and after. The problem, or None."""
+        if self.forwarder is None:
+            return None
+        problem = forward_journaled(self.forwarder, self.forward_log, outcome.scan_id, scanned, self._now_iso)
+        if problem is None and self.alarm == FORWARD_FAILED:
+            self.alarm = None
+        return problem
+
+    def _forward_failed(self, outcome: Outcome, problem: str, now: float) -> None:
+        log.error(
+            "scan %s: NOT forwarded to the packing PC (no waybill printed): %s", outcome.scan_id, problem
+        )
+        self.alarm = FORWARD_FAILED
+        if self.printer is not None:
+            self.printer.submit(forward_failed_slip(outcome, self._slip_context(now)))
+        if self.uplink is not None:
+            self.uplink.kick()  # the server's queue shows it at once
+        self.refresh()
 
     def _sign_in(self, badge: str) -> None:
         self.operator = badge
@@ -306,8 +395,12 @@ class Bench:
                     notice=self.notice,
                 )
             )
+            self.alerts.status(self._view())
         except Exception:
             log.exception("display refresh failed")
+
+    def _now_iso(self) -> str:
+        return _iso(self.clock())
 
     def _local(self, now: float) -> str:
         return local_text(now, self.tz)
@@ -342,6 +435,7 @@ def _from_server(scan_id: str, code: str, r: ScanAnswer) -> Outcome:
         gate_version=r.gate_version,
         exception_id=r.exception_id,
         waybill=r.waybill,
+        items_out=r.items_out,
     )
 
 
@@ -350,7 +444,7 @@ def _from_server(scan_id: str, code: str, r: ScanAnswer) -> Outcome:
 
 def printer_from_config(config: Any) -> Any:
     """A SlipPrinter (not started) for the [printer] settings."""
-    from station.printer import DeviceSpec, SlipPrinter, device_factory, load_escpos
+    from station.printer import STATUS_READABLE_KINDS, DeviceSpec, SlipPrinter, device_factory, load_escpos
 
     pc = config.printer
     load_escpos(config.station.data_dir / "escpos")
@@ -366,7 +460,30 @@ def printer_from_config(config: Any) -> Any:
         profile=pc.profile,
         timeout_s=pc.timeout_s,
     )
-    return SlipPrinter(device_factory(spec), description=spec.describe(), profile=pc.profile)
+    status = pc.status and pc.kind in STATUS_READABLE_KINDS
+    return SlipPrinter(
+        device_factory(spec), description=spec.describe(), profile=pc.profile,
+        status_queries=status, status_interval_s=pc.status_interval_s if status else None,
+    )  # fmt: skip
+
+
+def alerts_from_config(config: Any, *, with_screen: bool = True) -> Alerts:
+    """The screen, voice and light channels for the [screen] / [voice] / [light] settings."""
+    from station.light import LightBytes, TowerLight
+    from station.screen import Screen
+    from station.voice import Voice
+
+    channels: dict[str, Any] = {}
+    sc, vc, lc = config.screen, config.voice, config.light
+    if sc.enabled and with_screen:
+        channels["screen"] = Screen(sc.host, sc.port)
+    if vc.enabled:
+        prompts = vc.prompts_dir or config.station.data_dir / "voice"
+        channels["voice"] = Voice(vc.command, prompts, vc.dir, on_pass=vc.on_pass)
+    if lc.kind == "serial":
+        colours = LightBytes(lc.red, lc.yellow, lc.green, lc.off, lc.buzzer)
+        channels["light"] = TowerLight(lc.device, lc.baud, colours, green_s=lc.green_s)
+    return Alerts(channels, ack_code=lc.ack_code)
 
 
 def build_bench(
@@ -375,6 +492,8 @@ def build_bench(
     with_scanner: bool = True,
     with_printer: bool = True,
     with_display: bool = True,
+    with_forwarder: bool = True,  # False for `check`: IT's test must never type into the packing PC
+    with_screen: bool = True,
     display_stream: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> Bench:
@@ -402,12 +521,15 @@ def build_bench(
         stale_policy=st.stale_policy,
     )
     journal = Journal(st.data_dir / "journal.sqlite3")
+    forward_log = ForwardLog(st.data_dir / "journal.sqlite3")  # the inline gate's records
     link = LinkStatus()
     bench: Bench | None = None
     printer = printer_from_config(config) if with_printer else None
 
     scanner = None
-    if with_scanner:
+    if with_scanner and config.scanner.kind == "hid":
+        scanner = hid_scanner_from_config(config, lambda code: bench.submit(code), lambda _s: bench.refresh())
+    elif with_scanner:
         sc = config.scanner
         scanner = Scanner(
             sc.device,
@@ -417,6 +539,7 @@ def build_bench(
             suffix=sc.suffix,
             frame_gap_s=sc.frame_gap_ms / 1000,
             backoff_max_s=sc.reconnect_max_s,
+            exclude_devices=other_serial_devices(config),  # never the tower light or the CH9329
         )
 
     uplink = Uplink(
@@ -424,9 +547,11 @@ def build_bench(
         replica,
         journal,
         link,
-        status=lambda: heartbeat_payload(bench.status(), __version__),
+        status=lambda: heartbeat_payload(bench.status(), __version__, alert_health(bench.alerts.heartbeat())),
         sync_interval_s=st.sync_interval_s,
         heartbeat_s=sv.heartbeat_s,
+        forward_log=forward_log,
+        on_heartbeat=lambda reply: bench.learn_name(reply),
     )
     enabled = with_display and config.display.enabled
     display = make_display(enabled, config.display.style, display_stream or sys.stdout)
@@ -438,12 +563,37 @@ def build_bench(
         printer,
         display,
         clock,
-        st.name,
+        st.name or journal.get_meta("station_name") or UNNAMED,
         st.mode,
         uplink=uplink,
         link=link,
         paper_width_mm=pc.width,
         red=pc.red,
         buzzer=pc.buzzer,
+        forwarder=forwarder_from_config(config.forward) if with_forwarder else None,
+        forward_log=forward_log,
+        pass_slip=pc.on_pass == "slip",
+        alerts=alerts_from_config(config, with_screen=with_screen),
     )
+    bench.name_from_server = st.name is None
     return bench
+
+
+def other_serial_devices(config: Any) -> list[str]:
+    """The bench's serial devices that are not the scanner: "auto" never opens them."""
+    devices = [config.light.device]
+    if config.forward.kind == "ch9329":
+        devices.append(config.forward.device)
+    return [d for d in devices if d]
+
+
+def hid_scanner_from_config(config: Any, on_code: Callable[[str], None], on_state: Callable) -> Any:
+    """A HidScanner (evdev keyboard-class device, grabbed) for [scanner] kind = "hid"."""
+    from station.hidscanner import HidScanner
+
+    return HidScanner(
+        config.scanner.device,
+        on_code=on_code,
+        on_state=on_state,
+        backoff_max_s=config.scanner.reconnect_max_s,
+    )

@@ -3,7 +3,8 @@
     shipgate-station run --config station.toml          the bench (systemd: Type=notify)
     shipgate-station check CODE --config station.toml   one decision, printed (journaled like a scan)
     shipgate-station test-print --config station.toml   a test slip, for IT
-    shipgate-station list-ports                         serial ports with their USB ids
+    shipgate-station list-ports                         serial ports and HID keyboards with their USB ids
+    shipgate-station voice-prompts --dir DIR            the default zh-CN prompts, with espeak-ng (install)
 
 Logs are English, to stderr (journald under systemd); bench text on the display is zh-CN.
 Exit codes: 0 ok (check: PASS), 1 failure (check: BLOCK), 2 bad settings, 3 check: HOLD.
@@ -63,8 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
     manifest.set_defaults(func=cmd_manifest)
 
-    ports = sub.add_parser("list-ports", help="list serial ports (for [scanner] device)")
+    ports = sub.add_parser("list-ports", help="list serial ports and HID keyboards (for [scanner] device)")
     ports.set_defaults(func=cmd_list_ports)
+
+    prompts = sub.add_parser("voice-prompts", help="generate the default zh-CN voice prompts (espeak-ng)")
+    prompts.add_argument("--dir", required=True, help="where the .wav files go, e.g. DATA_DIR/voice")
+    prompts.add_argument("--espeak", default="espeak-ng")
+    prompts.set_defaults(func=cmd_voice_prompts)
     return parser
 
 
@@ -114,7 +120,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
-    bench = build_bench(config, with_scanner=False, with_printer=False, with_display=False, clock=args.clock)
+    bench = build_bench(
+        config,
+        with_scanner=False,
+        with_printer=False,
+        with_display=False,
+        with_forwarder=False,
+        with_screen=False,
+        clock=args.clock,
+    )
     try:
         outcome = bench.handle(args.code)
     finally:
@@ -144,7 +158,7 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     printer = printer_from_config(config)
     pc = config.printer
     when = local_text(args.clock())
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer.print_now(printer_test_slip(ctx, printer.description))
     except PrinterError as exc:
@@ -180,7 +194,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         print(f"{pickup['courier']}\t{pickup['count']}")
     pc = config.printer
     when = local_text(args.clock())
-    ctx = SlipContext(config.station.name, None, when, pc.width, pc.red, pc.buzzer)
+    ctx = SlipContext(config.station.name or "工位", None, when, pc.width, pc.red, pc.buzzer)
     try:
         printer_from_config(config).print_now(manifest_slip(manifest, ctx))
     except PrinterError as exc:
@@ -190,15 +204,43 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_list_ports(args: argparse.Namespace) -> int:
+    """Serial ports (for kind = "serial") and keyboard-class input devices (for kind = "hid")."""
     from station.scanner import available_ports
 
-    ports = available_ports()
-    if not ports:
-        print("no serial ports found (a scanner in HID keyboard mode shows none: switch it to USB CDC)")
+    rows = [port.describe() for port in available_ports()]
+    rows += [device.describe() for device in hid_devices()]
+    if not rows:
+        print(
+            "no serial ports and no keyboard-class input devices found (for HID scanners the user needs the `input` group)"
+        )
         return 0
     print("device\tvid:pid\tserial\tdescription")
-    for port in ports:
-        print(port.describe())
+    for row in rows:
+        print(row)
+    return 0
+
+
+def hid_devices() -> list:
+    """Keyboard-class input devices; none where evdev is not installed (not Linux)."""
+    try:
+        from station.hidscanner import input_devices
+    except ImportError:
+        return []
+    return input_devices()
+
+
+def cmd_voice_prompts(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from station.voice import generate_prompts
+
+    try:
+        written = generate_prompts(Path(args.dir), espeak=args.espeak)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"cannot generate the prompts with {args.espeak}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} prompts written to {args.dir}")
     return 0
 
 

@@ -24,18 +24,24 @@ from shipgate.wire import (
     BatchAnswer,
     BatchRequest,
     BatchResult,
+    ForwardAnswer,
+    ForwardingAnswer,
+    ForwardingRequest,
+    ForwardReport,
     GateEntry,
     GateFeed,
     Heartbeat,
     HeartbeatReply,
     ScanAnswer,
+    ScanClock,
     ScanMode,
     ScanRequest,
 )
 
 __all__ = [  # the wire's bodies, as the station uses them
-    "BatchResult", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
+    "BatchResult", "ForwardAnswer", "ForwardReport", "GateEntry", "GateFeed", "Heartbeat", "HeartbeatReply", "ScanAnswer", "ScanRequest",
 ]  # fmt: skip
+from station.timesync import sent_clock
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +102,30 @@ class GateClient:
     def close(self) -> None:
         self._http.close()
 
-    def scan(self, scan_id: str, code: str, operator: str | None, scanned_at: str, mode: str) -> ScanAnswer:
-        body = ScanRequest(scan_id, code, datetime.fromisoformat(scanned_at), operator, ScanMode(mode))
+    def scan(
+        self,
+        scan_id: str,
+        code: str,
+        operator: str | None,
+        scanned_at: str,
+        mode: str,
+        clock: ScanClock | None = None,  # the scan's clock (station.timesync)
+    ) -> ScanAnswer:
+        body = ScanRequest(
+            scan_id,
+            code,
+            datetime.fromisoformat(scanned_at),
+            operator,
+            ScanMode(mode),
+            clock=clock or ScanClock(),
+        )
         data = self._call("POST", "/scans", self.budget_s, retry="any", json=body.to_json())
         return _parse(ScanAnswer.from_json, data)
 
     def upload_batch(self, scans: Sequence[ScanRequest]) -> list[BatchResult]:
         if not 0 < len(scans) <= BATCH_LIMIT:
             raise ValueError(f"a batch holds 1..{BATCH_LIMIT} scans (got {len(scans)})")
-        body = BatchRequest(tuple(scans)).to_json()
+        body = BatchRequest(tuple(scans), sent_clock()).to_json()
         data = self._call("POST", "/scans/batch", self.sync_timeout_s, retry="any", json=body)
         return list(_parse(BatchAnswer.from_json, data).results)
 
@@ -121,6 +142,15 @@ class GateClient:
     def heartbeat(self, beat: Heartbeat) -> HeartbeatReply:
         data = self._call("POST", "/heartbeat", self.sync_timeout_s, retry="connect", json=beat.to_json())
         return _parse(HeartbeatReply.from_json, data)
+
+    # -- the inline gate: whether each PASS reached the packing PC (shipgate.wire) --------------
+
+    def report_forwarding(self, reports: Sequence[ForwardReport]) -> list[ForwardAnswer]:
+        if not 0 < len(reports) <= BATCH_LIMIT:
+            raise ValueError(f"a forwarding report holds 1..{BATCH_LIMIT} reports (got {len(reports)})")
+        body = ForwardingRequest(tuple(reports)).to_json()
+        data = self._call("POST", "/scans/forwarding", self.sync_timeout_s, retry="any", json=body)
+        return list(_parse(ForwardingAnswer.from_json, data).results)
 
     def _call(self, method: str, path: str, budget_s: float, *, retry: str, **kwargs: Any) -> Any:
         deadline = time.monotonic() + budget_s

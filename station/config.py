@@ -25,6 +25,11 @@ from station.decision import StalePolicy
 
 SUFFIXES = ("CR", "LF", "CRLF", "none")
 PRINTER_KINDS = ("usb", "serial", "network", "file", "dummy")
+SCANNER_KINDS = ("serial", "hid")
+FORWARD_KINDS = ("none", "hidg", "ch9329")
+FORWARD_SUFFIXES = ("enter", "tab", "none")
+ON_PASS = ("none", "slip")
+CH9329_BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 DISPLAY_STYLES = ("auto", "ansi", "plain")
 PAPER_WIDTHS = (58, 80)
 
@@ -52,6 +57,7 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class ScannerConfig:
+    kind: str = "serial"  # serial | hid (a keyboard-class input device, read through evdev)
     device: str = "auto"
     baud: int = 9600
     suffix: str = "CR"
@@ -74,11 +80,14 @@ class PrinterConfig:
     buzzer: bool = True
     profile: str | None = None
     timeout_s: float = 3.0
+    on_pass: str = "slip"  # none | slip (可发货 check slip); default none when forwarding is on
+    status: bool = True  # ask DLE EOT (network, serial, usb)
+    status_interval_s: float = 10.0
 
 
 @dataclass(frozen=True)
 class StationConfig:
-    name: str
+    name: str | None  # None: the name the station was enrolled with (from the server, cached)
     data_dir: Path
     mode: ScanMode = ScanMode.BENCH
     replica_max_age_s: float = 600.0
@@ -93,12 +102,61 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class ForwardConfig:
+    """[forward]: typing a PASS into the packing PC as a USB keyboard (the inline gate)."""
+
+    kind: str = "none"  # none | hidg | ch9329
+    device: str = "/dev/hidg0"
+    baud: int = 9600
+    suffix: str = "enter"
+    key_delay_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ScreenConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    enabled: bool = False
+    command: str = "aplay -q {file}"
+    dir: Path | None = None  # the merchant's own recordings, tried before the generated prompts
+    prompts_dir: Path | None = None  # the generated prompts (default: <data_dir>/voice)
+    on_pass: bool = False
+
+
+# Defaults: the common single-byte USB-serial tower lights (e.g. Adafruit 5125).
+LIGHT_DEFAULTS = {"red": "11", "yellow": "12", "green": "14", "off": "21 22 24 28", "buzzer": "18"}
+
+
+@dataclass(frozen=True)
+class LightConfig:
+    kind: str = "none"
+    device: str | None = None
+    baud: int = 9600
+    red: bytes = bytes.fromhex(LIGHT_DEFAULTS["red"])
+    yellow: bytes = bytes.fromhex(LIGHT_DEFAULTS["yellow"])
+    green: bytes = bytes.fromhex(LIGHT_DEFAULTS["green"])
+    off: bytes = bytes.fromhex(LIGHT_DEFAULTS["off"])
+    buzzer: bytes = bytes.fromhex(LIGHT_DEFAULTS["buzzer"])
+    green_s: float = 2.0
+    ack_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     scanner: ScannerConfig
     printer: PrinterConfig
     station: StationConfig
     display: DisplayConfig
+    forward: ForwardConfig = ForwardConfig()
+    screen: ScreenConfig = ScreenConfig()
+    voice: VoiceConfig = VoiceConfig()
+    light: LightConfig = LightConfig()
 
 
 def load_config(path: str | Path) -> Config:
@@ -121,7 +179,8 @@ def parse_config(
 ) -> Config:
     """Validate an already-parsed TOML document."""
     base_dir = base_dir or Path.cwd()
-    known = {"server", "scanner", "printer", "station", "display"}
+    known = {"server", "scanner", "printer", "station", "display", "forward"}
+    known |= {"screen", "voice", "light"}
     for name in data:
         if name not in known:
             raise ConfigError(
@@ -133,15 +192,28 @@ def parse_config(
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _Section(source, name, value)
+    forward = _forward(sections["forward"])
     config = Config(
         server=_server(sections["server"], base_dir),
         scanner=_scanner(sections["scanner"]),
-        printer=_printer(sections["printer"], base_dir),
+        printer=_printer(sections["printer"], base_dir, forwarding=forward.kind != "none"),
         station=_station(sections["station"], base_dir),
         display=_display(sections["display"]),
+        forward=forward,
+        screen=_screen(sections["screen"]),
+        voice=_voice(sections["voice"], base_dir),
+        light=_light(sections["light"]),
     )
     for section in sections.values():
         section.reject_unknown()
+    if forward.kind != "none" and config.station.mode is ScanMode.HANDOVER:
+        raise ConfigError(
+            f'{source}: [forward] kind must be "none" at a handover station (no packing PC there)'
+        )
+    if forward.kind == "ch9329" and config.light.kind == "serial" and config.light.device == forward.device:
+        raise ConfigError(
+            f"{source}: [light] device and [forward] device are the same port ({forward.device})"
+        )
     return config
 
 
@@ -185,7 +257,15 @@ def _server(s: _Section, base_dir: Path) -> ServerConfig:
 
 
 def _scanner(s: _Section) -> ScannerConfig:
+    kind = s.choice("kind", SCANNER_KINDS, default="serial")
+    if kind == "hid":
+        for key in ("baud", "suffix", "frame_gap_ms"):
+            if key in s.values:
+                raise s.error(
+                    key, 'is only used with kind = "serial" (a HID scanner ends codes with Enter or Tab)'
+                )
     return ScannerConfig(
+        kind=kind,
         device=s.string("device", default="auto"),
         baud=s.integer("baud", default=9600, low=300, high=4_000_000),
         suffix=s.choice("suffix", SUFFIXES, default="CR"),
@@ -205,7 +285,7 @@ _PRINTER_KEYS_BY_KIND = {
 }
 
 
-def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
+def _printer(s: _Section, base_dir: Path, *, forwarding: bool = False) -> PrinterConfig:
     kind = s.choice("kind", PRINTER_KINDS)
     for key, owner in _PRINTER_KEYS_BY_KIND.items():
         if key in s.values and owner != kind:
@@ -227,13 +307,16 @@ def _printer(s: _Section, base_dir: Path) -> PrinterConfig:
     values["buzzer"] = s.boolean("buzzer", default=True)
     values["profile"] = s.string("profile", default=None)
     values["timeout_s"] = s.number("timeout_s", default=3.0, low=0.1, high=60)
+    values["on_pass"] = s.choice("on_pass", ON_PASS, default="none" if forwarding else "slip")
+    values["status"] = s.boolean("status", default=True)
+    values["status_interval_s"] = s.number("status_interval_s", default=10.0, low=1, high=3600)
     return PrinterConfig(**values)
 
 
 def _station(s: _Section, base_dir: Path) -> StationConfig:
     mode = s.choice("mode", tuple(m.value for m in ScanMode), default=ScanMode.BENCH.value)
     return StationConfig(
-        name=s.string("name"),
+        name=s.string("name", default=None),
         data_dir=base_dir / s.string("data_dir", default="/var/lib/shipgate-station"),
         mode=ScanMode(mode),
         replica_max_age_s=s.number("replica_max_age_s", default=600.0, low=1, high=30 * 86400),
@@ -249,6 +332,56 @@ def _display(s: _Section) -> DisplayConfig:
         enabled=s.boolean("enabled", default=True),
         style=s.choice("style", DISPLAY_STYLES, default="auto"),
     )
+
+
+def _forward(s: _Section) -> ForwardConfig:
+    kind = s.choice("kind", FORWARD_KINDS, default="none")
+    if kind != "ch9329" and "baud" in s.values:
+        raise s.error("baud", 'is only used with kind = "ch9329"')
+    default_device = "/dev/hidg0" if kind != "ch9329" else _MISSING  # a CH9329's port must be named
+    return ForwardConfig(
+        kind=kind,
+        device=s.string("device", default=default_device),
+        baud=s.integer("baud", default=9600, choices=CH9329_BAUDS),
+        suffix=s.choice("suffix", FORWARD_SUFFIXES, default="enter"),
+        key_delay_ms=s.integer("key_delay_ms", default=0, low=0, high=1000),
+    )
+
+
+def _screen(s: _Section) -> ScreenConfig:
+    return ScreenConfig(
+        enabled=s.boolean("enabled", default=True),
+        host=s.string("host", default="127.0.0.1"),
+        port=s.integer("port", default=8765, low=0, high=65535),
+    )
+
+
+def _voice(s: _Section, base_dir: Path) -> VoiceConfig:
+    command = s.string("command", default="aplay -q {file}")
+    if "{file}" not in command:
+        raise s.error("command", "must contain {file}", command)
+    own = s.string("dir", default=None)
+    prompts = s.string("prompts_dir", default=None)
+    return VoiceConfig(
+        enabled=s.boolean("enabled", default=False),
+        command=command,
+        dir=None if own is None else base_dir / own,
+        prompts_dir=None if prompts is None else base_dir / prompts,
+        on_pass=s.boolean("on_pass", default=False),
+    )
+
+
+def _light(s: _Section) -> LightConfig:
+    kind = s.choice("kind", ("none", "serial"), default="none")
+    values: dict[str, Any] = {"kind": kind}
+    if kind == "serial":
+        values["device"] = s.string("device")
+        values["baud"] = s.integer("baud", default=9600, low=300, high=4_000_000)
+    for key, default in LIGHT_DEFAULTS.items():
+        values[key] = s.hex_bytes(key, default)
+    values["green_s"] = s.number("green_s", default=2.0, low=0, high=60)
+    values["ack_code"] = s.string("ack_code", default=None)
+    return LightConfig(**values)
 
 
 _MISSING = object()
@@ -317,6 +450,17 @@ class _Section:
         if not isinstance(value, bool):
             raise self.error(key, "must be true or false", value)
         return value
+
+    def hex_bytes(self, key: str, default: str) -> bytes:
+        """Bytes written as hex, spaces allowed: "11", "1b 40"."""
+        value = self._get(key, default)
+        try:
+            data = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            data = b""
+        if not data:
+            raise self.error(key, 'must be bytes in hex, e.g. "11" or "1b 40"', value)
+        return data
 
     def hex_id(self, key: str) -> int:
         """A USB id: 0x0416, "0416", "0x0416" (hex) or a plain integer."""

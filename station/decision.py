@@ -28,6 +28,7 @@ __all__ = ["LocalReason", "Outcome", "Source", "StalePolicy", "Waybill"]
 LOCAL_MESSAGES = {
     LocalReason.DISK_FULL: "磁盘已满 暂停发货 请联系主管",
     LocalReason.JOURNAL_ERROR: "扫描记录写入失败 暂停发货 请联系主管",
+    LocalReason.NO_ALARM: "打印机故障且无屏幕、语音或指示灯 暂停发货 请联系主管",
 }
 
 
@@ -56,6 +57,7 @@ class Outcome:
     gate_version: int | None = None
     exception_id: int | None = None
     waybill: Waybill | None = None
+    items_out: tuple[str, ...] = ()  # partial_refund: the goods to take out, by name (online only)
 
     @property
     def label(self) -> str:

@@ -1,8 +1,8 @@
 """The bench's terminal display: the last decision in large colour, and the station's health.
 
-ANSI for a terminal (works over SSH and on a small HDMI console); a plain line per change when
-stdout is not a tty (journald, pipes). Rendering is pure (`render_ansi`, `render_plain`); the
-display classes only write the result to their stream. Bench text is zh-CN.
+ANSI for a terminal over SSH (the Linux text console cannot draw Chinese: the bench's own screen
+is station.screen); a plain line per change when stdout is not a tty (journald, pipes). Rendering
+is pure (`render_ansi`, `render_plain`); the display classes only write the result to their stream. Bench text is zh-CN.
 """
 
 from __future__ import annotations

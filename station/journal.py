@@ -16,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from station.decision import Outcome, Source
+from station.timesync import ClockFacts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -39,7 +40,10 @@ CREATE TABLE IF NOT EXISTS scans (
     decided_at TEXT,
     upload TEXT NOT NULL DEFAULT 'none',
     server_decision TEXT,
-    server_reason TEXT
+    server_reason TEXT,
+    clock_synced INTEGER,
+    boot_id TEXT,
+    mono_s REAL
 );
 CREATE INDEX IF NOT EXISTS scans_pending ON scans(seq) WHERE upload = 'pending';
 CREATE INDEX IF NOT EXISTS scans_undecided ON scans(seq) WHERE decision IS NULL;
@@ -47,6 +51,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 _COLUMNS = "seq, scan_id, code, operator, scanned_at, mode, decision, reason, source, gate_version, upload, server_decision"
+_COLUMNS += ", clock_synced, boot_id, mono_s"  # the scan's clock (station.timesync)
+_CLOCK_COLUMNS = (("clock_synced", "INTEGER"), ("boot_id", "TEXT"), ("mono_s", "REAL"))
 
 
 class JournalError(Exception):
@@ -71,6 +77,9 @@ class JournalEntry:
     gate_version: int | None = None
     upload: str = "none"  # none | pending | done | rejected
     server_decision: str | None = None
+    clock_synced: bool | None = None
+    boot_id: str | None = None
+    mono_s: float | None = None
 
 
 class Journal:
@@ -80,15 +89,10 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=5.0, isolation_level=None
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
+            self._conn = open_durable(self.path, _SCHEMA)
+            _add_clock_columns(self._conn)
             if max_pages is not None:  # a hard size cap; exceeding it behaves exactly like a full disk
                 self._conn.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-            self._conn.isolation_level = ""
         except sqlite3.Error as exc:
             raise _mapped(exc, f"cannot open journal {self.path}") from exc
 
@@ -96,19 +100,26 @@ class Journal:
         with self._lock:
             self._conn.close()
 
-    def record(self, code: str, operator: str | None, mode: str, scanned_at: str) -> JournalEntry:
+    def record(
+        self, code: str, operator: str | None, mode: str, scanned_at: str, clock: ClockFacts | None = None
+    ) -> JournalEntry:
         """Write a new scan (committed and synced to disk before returning)."""
         scan_id = str(uuid.uuid4())
+        synced, boot, mono = (clock.synced, clock.boot_id, clock.mono_s) if clock else (None, None, None)
         with self._lock:
             try:
                 with self._conn:
                     cursor = self._conn.execute(
-                        "INSERT INTO scans (scan_id, code, operator, scanned_at, mode) VALUES (?, ?, ?, ?, ?)",
-                        (scan_id, code, operator, scanned_at, mode),
+                        "INSERT INTO scans (scan_id, code, operator, scanned_at, mode, clock_synced, boot_id, mono_s)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (scan_id, code, operator, scanned_at, mode, synced, boot, mono),
                     )
             except sqlite3.Error as exc:
                 raise _mapped(exc, "cannot journal scan") from exc
-        return JournalEntry(cursor.lastrowid, scan_id, code, operator, scanned_at, mode)
+        return JournalEntry(
+            cursor.lastrowid, scan_id, code, operator, scanned_at, mode,
+            clock_synced=synced, boot_id=boot, mono_s=mono,
+        )  # fmt: skip
 
     def decide(self, scan_id: str, outcome: Outcome, decided_at: str) -> None:
         """Record a scan's decision; one the station made itself (offline/local) joins the upload queue."""
@@ -195,7 +206,31 @@ class Journal:
                 rows = self._conn.execute(f"SELECT {_COLUMNS} FROM scans {where}", params).fetchall()
             except sqlite3.Error as exc:
                 raise _mapped(exc, "cannot read journal") from exc
-        return [JournalEntry(*row) for row in rows]
+        return [_entry(row) for row in rows]
+
+
+def _entry(row: tuple) -> JournalEntry:
+    entry = JournalEntry(*row)
+    synced = entry.clock_synced
+    return entry if synced is None else replace(entry, clock_synced=bool(synced))
+
+
+def _add_clock_columns(conn: sqlite3.Connection) -> None:
+    """Journals written before the clock columns get them (NULL for their old scans)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(scans)")}
+    for name, kind in _CLOCK_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE scans ADD COLUMN {name} {kind}")
+
+
+def open_durable(path: Path, schema: str) -> sqlite3.Connection:
+    """A thread-shared connection, WAL with synchronous=FULL, schema applied; transactions per `with`."""
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=5.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(schema)
+    conn.isolation_level = ""
+    return conn
 
 
 def _mapped(exc: sqlite3.Error, what: str) -> JournalError:

@@ -40,9 +40,38 @@ class PrinterError(Exception):
 
 
 class PrinterState(StrEnum):
-    UNKNOWN = "unknown"  # nothing printed yet
-    READY = "ready"  # the last slip was sent
-    OFFLINE = "offline"  # the last slip could not be sent
+    UNKNOWN = "unknown"  # nothing printed yet, and the printer does not answer status queries
+    READY = "ready"  # the last slip was sent (and the printer's status, if it answers, is fine)
+    OFFLINE = "offline"  # the last slip or status query could not be sent, or the printer says offline
+    PAPER_NEAR_END = "paper_near_end"  # a warning: it still prints
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+
+
+# ESC/POS real-time status, DLE EOT n: n=1 printer, n=2 offline cause, n=4 roll paper sensor.
+STATUS_QUERIES = (1, 2, 4)
+STATUS_READABLE_KINDS = ("network", "serial", "usb")
+
+
+def _is_status_byte(b: int) -> bool:
+    """Bits 1 and 4 are always 1, bits 0 and 7 always 0 in a DLE EOT answer."""
+    return b & 0x93 == 0x12
+
+
+def decode_status(answers: dict[int, int]) -> PrinterState | None:
+    """The state the DLE EOT answers describe (n -> byte); None when the printer did not answer."""
+    if not answers or not all(_is_status_byte(b) for b in answers.values()):
+        return None
+    printer, cause, paper = answers.get(1, 0x12), answers.get(2, 0x12), answers.get(4, 0x12)
+    if paper & 0x60 or cause & 0x20:
+        return PrinterState.PAPER_OUT
+    if cause & 0x04:
+        return PrinterState.COVER_OPEN
+    if printer & 0x08:
+        return PrinterState.OFFLINE
+    if paper & 0x0C:
+        return PrinterState.PAPER_NEAR_END
+    return PrinterState.READY
 
 
 _escpos: ModuleType | None = None
@@ -120,6 +149,16 @@ def device_factory(spec: DeviceSpec) -> Callable[[], Any]:
     return lambda: escpos.File(spec.path, **profile)
 
 
+def _set_read_timeout(device: Any, seconds: float) -> None:
+    """Bound the wait for a status answer (escpos keeps its transport in `.device`)."""
+    transport = getattr(device, "device", None)
+    if hasattr(transport, "settimeout"):  # network: a socket
+        transport.settimeout(seconds)
+    elif transport is not None and hasattr(transport, "timeout"):  # serial: pyserial
+        with contextlib.suppress(Exception):
+            transport.timeout = seconds
+
+
 def render(ops: list[Op], profile: str | None = None) -> bytes:
     """The exact bytes a slip sends, rendered on an escpos Dummy (no I/O)."""
     escpos = load_escpos()
@@ -169,6 +208,9 @@ class SlipPrinter:
         profile: str | None = None,
         on_state: Callable[[PrinterState], None] | None = None,
         queue_size: int = 16,
+        status_queries: bool = False,
+        status_interval_s: float | None = None,
+        status_timeout_s: float = 0.5,
     ) -> None:
         self.open_device = open_device
         self.description = description
@@ -180,6 +222,10 @@ class SlipPrinter:
         self.failed = 0
         self._queue: queue.Queue[list[Op] | None] = queue.Queue(maxsize=queue_size)
         self._thread: threading.Thread | None = None
+        self.status_queries = status_queries  # ask DLE EOT after each slip (a transport that reads back)
+        self.status_interval_s = status_interval_s  # and every this often while idle (None: never)
+        self.status_timeout_s = status_timeout_s
+        self.status_answers: dict[int, int] = {}
 
     @property
     def state(self) -> PrinterState:
@@ -229,6 +275,7 @@ class SlipPrinter:
             device = self.open_device()
             device.open()
             device._raw(data)
+            answered = self._ask_status(device) if self.status_queries else None
         except Exception as exc:  # escpos, socket, usb and serial errors alike: the printer boundary
             self.failed += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -240,11 +287,55 @@ class SlipPrinter:
                     device.close()
         self.printed += 1
         self.last_error = None
-        self._set_state(PrinterState.READY)
+        self._set_state(answered or PrinterState.READY)
+
+    def check_status(self) -> PrinterState:
+        """Open the device and ask DLE EOT only (idle poll). A printer that cannot be reached is
+        offline; one that never answers keeps its state (unknown, or ready after a slip)."""
+        device = None
+        try:
+            device = self.open_device()
+            device.open()
+            answered = self._ask_status(device)
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._set_state(PrinterState.OFFLINE)
+            return self._state
+        finally:
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    device.close()
+        if answered is not None:
+            self.last_error = None
+            self._set_state(answered)
+        return self._state
+
+    def _ask_status(self, device: Any) -> PrinterState | None:
+        """DLE EOT 1, 2, 4 on an open device; None (unknown) when it does not answer the first."""
+        _set_read_timeout(device, self.status_timeout_s)
+        answers: dict[int, int] = {}
+        for n in STATUS_QUERIES:
+            device._raw(bytes((0x10, 0x04, n)))
+            try:
+                reply = device._read()
+            except Exception:  # a read timeout: this printer does not answer status queries
+                reply = b""
+            if not reply:
+                break
+            answers[n] = reply[-1]
+        self.status_answers = answers
+        return decode_status(answers)
 
     def _run(self) -> None:
         while True:
-            ops = self._queue.get()
+            try:
+                ops = self._queue.get(timeout=self.status_interval_s)
+            except queue.Empty:  # idle: ask how the printer is
+                try:
+                    self.check_status()
+                except Exception:
+                    log.exception("printer: status poll failed")
+                continue
             try:
                 if ops is None:
                     return

@@ -6,6 +6,11 @@ complete sync ("last_sync"). An entry replaces its order's codes. A page of the 
 cursor that follows it are committed in one transaction, so the cursor never runs ahead of the
 rows. `last_sync` is the time a complete sync *started* (a signpost: whatever changed on the
 server during the sync is at most that old).
+
+An idle station writes nothing (SD cards wear): a page with no entries and an unchanged cursor is
+not written, and `last_sync` is kept in memory and stored only with a change or every
+`persist_every_s` (default 15 min). After a restart the stored `last_sync` may be that much older
+than the truth, so the replica can only look *older* (stale sooner: fail closed), never fresher.
 """
 
 from __future__ import annotations
@@ -68,19 +73,23 @@ class Replica:
         clock: Callable[[], float] = time.time,
         max_age_s: float = 600.0,
         stale_policy: StalePolicy = StalePolicy.HOLD,
+        persist_every_s: float = 900.0,
     ) -> None:
         self.path = Path(path)
         self.clock = clock
         self.max_age_s = max_age_s
         self.stale_policy = StalePolicy(stale_policy)  # ValueError for an unknown policy
+        self.persist_every_s = persist_every_s
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         try:
             self._writer = _connect(self.path)
             self._writer.executescript(_SCHEMA)
             self._reader = _connect(self.path)
+            stored = self._meta("last_sync")
         except sqlite3.Error as exc:
             raise ReplicaError(f"cannot open replica {self.path}: {exc}") from exc
+        self._last_sync = self._stored_sync = None if stored is None else float(stored)
 
     def close(self) -> None:
         with self._write_lock, self._read_lock:
@@ -95,8 +104,7 @@ class Replica:
 
     @property
     def last_sync(self) -> float | None:
-        value = self._meta("last_sync")
-        return None if value is None else float(value)
+        return self._last_sync
 
     def age_s(self) -> float | None:
         """Seconds since the last complete sync started; None if never synced (or the clock jumped back)."""
@@ -154,7 +162,10 @@ class Replica:
     # -- writing ---------------------------------------------------------------------------
 
     def apply(self, feed: GateFeed) -> None:
-        """Store one page of the feed and move the cursor to feed.next, atomically."""
+        """Store one page of the feed and move the cursor to feed.next, atomically (an empty page
+        that leaves the cursor where it is writes nothing)."""
+        if not feed.entries and feed.next == self.version:
+            return
         with self._write_lock:
             try:
                 with self._writer:
@@ -203,12 +214,16 @@ class Replica:
             if feed.next <= since:
                 raise ReplicaError(f"gate feed did not advance (since={since}, next={feed.next})")
             since = feed.next
-        with self._write_lock:
-            try:
-                with self._writer:
-                    self._set_meta("last_sync", repr(started))
-            except sqlite3.Error as exc:
-                raise ReplicaError(f"cannot record sync time: {exc}") from exc
+        self._last_sync = started
+        due = self._stored_sync is None or started - self._stored_sync >= self.persist_every_s
+        if count or reset or due:
+            with self._write_lock:
+                try:
+                    with self._writer:
+                        self._set_meta("last_sync", repr(started))
+                except sqlite3.Error as exc:
+                    raise ReplicaError(f"cannot record sync time: {exc}") from exc
+            self._stored_sync = started
         return SyncReport(pages=pages, entries=count, version=self.version, reset=reset)
 
     def reset(self) -> None:
@@ -216,6 +231,7 @@ class Replica:
             self._writer.execute("DELETE FROM codes")
             self._writer.execute("DELETE FROM entries")
             self._writer.execute("DELETE FROM meta")
+        self._last_sync = self._stored_sync = None
 
     def _meta(self, key: str) -> str | None:
         with self._read_lock:

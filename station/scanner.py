@@ -10,12 +10,15 @@ The thread starts in `start()`, never in `__init__`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import serial
 from serial.tools import list_ports
@@ -121,23 +124,47 @@ def available_ports() -> list[PortInfo]:
     return sorted(ports, key=lambda p: p.device)
 
 
-def resolve_device(spec: str, ports: Iterable[PortInfo] | None = None) -> str | None:
+# USB-serial bridge chips (CH340/CH341, FTDI, CP210x, PL2303): tower lights, CH9329 modules and
+# printers sit behind them; a scanner in USB-CDC mode shows its own maker's id. "auto" skips them.
+SERIAL_BRIDGES = {(0x1A86, 0x7523), (0x1A86, 0x5523), (0x0403, 0x6001), (0x0403, 0x6015),
+                  (0x10C4, 0xEA60), (0x067B, 0x2303)}  # fmt: skip
+
+
+def _same_device(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def resolve_device(
+    spec: str, ports: Iterable[PortInfo] | None = None, exclude: Iterable[str] = ()
+) -> str | None:
     """The device path for a configured spec, or None if nothing matches right now.
 
-    "auto": the first USB CDC ACM port; "vvvv:pppp" (hex): the first port with that USB id;
+    "auto": the first USB CDC ACM port that is no USB-serial bridge and none of `exclude` (the
+    other serial devices configured on the bench: tower light, CH9329); "vvvv:pppp" (hex): the
+    first port with that USB id;
     anything else is a path (a symlink such as /dev/serial/by-id/... or /dev/scanner is fine:
     it is re-resolved on every (re)open).
     """
-    if spec != "auto" and not _is_vid_pid(spec):
+    if spec != "auto" and not is_vid_pid(spec):
         return spec
     ports = list(available_ports() if ports is None else ports)
     if spec == "auto":
-        return next((p.device for p in ports if p.is_acm), None)
+        others = list(exclude)
+        return next(
+            (
+                p.device
+                for p in ports
+                if p.is_acm
+                and (p.vid, p.pid) not in SERIAL_BRIDGES
+                and not any(_same_device(p.device, other) for other in others)
+            ),
+            None,
+        )
     vid, pid = (int(part, 16) for part in spec.split(":"))
     return next((p.device for p in ports if p.vid == vid and p.pid == pid), None)
 
 
-def _is_vid_pid(spec: str) -> bool:
+def is_vid_pid(spec: str) -> bool:
     parts = spec.split(":")
     if len(parts) != 2 or not all(1 <= len(p) <= 4 for p in parts):
         return False
@@ -148,12 +175,16 @@ def _is_vid_pid(spec: str) -> bool:
     return True
 
 
-class Scanner:
-    """Owns the scanner port in a thread; reports codes and state changes through callbacks.
+class DeviceReader:
+    """A scanner device read in a thread: resolve, open, serve until lost, back off, reopen.
 
-    on_code(text) is called on the scanner thread for every framed code (already stripped, not yet
-    classified). on_state(state) is called on every state change.
+    Shared by the serial `Scanner` and `station.hidscanner.HidScanner`; subclasses say how to
+    resolve, open and read their device. on_code(text) is called on the reader's thread for every
+    code (stripped, not yet classified); on_state(state) on every state change.
     """
+
+    thread_name = "scanner"
+    open_errors: tuple[type[BaseException], ...] = (OSError,)
 
     def __init__(
         self,
@@ -161,16 +192,10 @@ class Scanner:
         *,
         on_code: Callable[[str], None],
         on_state: Callable[[ScannerState], None] | None = None,
-        baud: int = 9600,
-        suffix: str = "CR",
-        frame_gap_s: float = 0.05,
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
     ) -> None:
         self.device = device
-        self.baud = baud
-        self.suffix = suffix
-        self.frame_gap_s = frame_gap_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._on_code = on_code
@@ -178,7 +203,6 @@ class Scanner:
         self._state = ScannerState.DISCONNECTED
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._port: serial.Serial | None = None
         self.path: str | None = None  # the device path currently open
         self.reconnects = 0
         self.open_failures = 0  # attempts to open the port that failed (unplugged, busy, missing)
@@ -194,15 +218,12 @@ class Scanner:
         if self._thread is not None:
             raise RuntimeError("scanner already started")
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
-        port = self._port
-        if port is not None:
-            with contextlib.suppress(Exception):  # the port may be half-closed already
-                port.cancel_read()
+        self._interrupt()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -212,34 +233,97 @@ class Scanner:
         if state is self._state:
             return
         self._state = state
-        log.info("scanner: %s", state.value)
+        log.info("%s: %s", self.thread_name, state.value)
         if self._on_state is not None:
             try:
                 self._on_state(state)
             except Exception:
-                log.exception("scanner: state callback failed")
+                log.exception("%s: state callback failed", self.thread_name)
 
     def _run(self) -> None:
         delay = self.backoff_initial_s
         complained = False
         while not self._stop.is_set():
-            path = resolve_device(self.device)
-            port = None
+            path = self._resolve()
             try:
                 if path is None:
-                    raise serial.SerialException(f"no port matches {self.device!r}")
-                port = self._open(path)
-            except (serial.SerialException, OSError, ValueError) as exc:
+                    raise OSError(errno.ENODEV, f"no device matches {self.device!r}")
+                handle = self._open(path)
+            except self.open_errors as exc:
                 self.open_failures += 1
                 if not complained:
-                    log.warning("scanner: cannot open %s: %s (retrying)", path or self.device, exc)
+                    log.warning(
+                        "%s: cannot open %s: %s (retrying)", self.thread_name, path or self.device, exc
+                    )
                     complained = True
                 self._set_state(ScannerState.RECONNECTING)
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             delay, complained = self.backoff_initial_s, False
-            self._serve(port, path)
+            self._serve(handle, path)
+
+    def _lost(self, path: str, exc: BaseException) -> None:
+        if not self._stop.is_set():
+            log.warning("%s: lost %s: %s", self.thread_name, path, exc)
+            self.reconnects += 1
+            self._set_state(ScannerState.RECONNECTING)
+
+    def _emit(self, code: str) -> None:
+        try:
+            self._on_code(code)
+        except Exception:
+            log.exception("%s: code callback failed", self.thread_name)
+
+    def _interrupt(self) -> None:
+        """Wake a blocked read so stop() is prompt."""
+
+    def _resolve(self) -> str | None:
+        raise NotImplementedError
+
+    def _open(self, path: str) -> Any:
+        raise NotImplementedError
+
+    def _serve(self, handle: Any, path: str) -> None:
+        raise NotImplementedError
+
+
+class Scanner(DeviceReader):
+    """Owns the serial scanner port in a thread; reports codes and state changes through callbacks."""
+
+    open_errors = (serial.SerialException, OSError, ValueError)
+
+    def __init__(
+        self,
+        device: str,
+        *,
+        on_code: Callable[[str], None],
+        on_state: Callable[[ScannerState], None] | None = None,
+        baud: int = 9600,
+        suffix: str = "CR",
+        frame_gap_s: float = 0.05,
+        backoff_initial_s: float = 0.1,
+        backoff_max_s: float = 5.0,
+        exclude_devices: Iterable[str] = (),
+    ) -> None:
+        super().__init__(
+            device, on_code=on_code, on_state=on_state, backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+        )  # fmt: skip
+        self.exclude_devices = tuple(exclude_devices)  # never "auto"-open these (light, CH9329)
+        self.baud = baud
+        self.suffix = suffix
+        self.frame_gap_s = frame_gap_s
+        self._port: serial.Serial | None = None
+
+    def _interrupt(self) -> None:
+        port = self._port
+        if port is not None:
+            with contextlib.suppress(Exception):  # the port may be half-closed already
+                port.cancel_read()
+
+    def _resolve(self) -> str | None:
+        return resolve_device(self.device, exclude=self.exclude_devices)
 
     def _open(self, path: str) -> serial.Serial:
         timeout = max(0.005, self.frame_gap_s / 2) if self.suffix == "none" else 0.2
@@ -259,17 +343,8 @@ class Scanner:
                 for code in framer.feed(data, now) if data else framer.poll(now):
                     self._emit(code)
         except (serial.SerialException, OSError) as exc:
-            if not self._stop.is_set():
-                log.warning("scanner: lost %s: %s", path, exc)
-                self.reconnects += 1
-                self._set_state(ScannerState.RECONNECTING)
+            self._lost(path, exc)
         finally:
             self._port, self.path = None, None
             with contextlib.suppress(Exception):
                 port.close()
-
-    def _emit(self, code: str) -> None:
-        try:
-            self._on_code(code)
-        except Exception:
-            log.exception("scanner: code callback failed")

@@ -7,7 +7,8 @@ punctuation (、：【】) print right instead of going through a single-byte co
 BLOCK (已退款): red (ESC r 1) and, for black-only printers, huge and inverted; then the details,
 the exception QR ("SG-EX-" + scan_id) a lead scans to clear, a cut, and a long beep.
 HOLD (暂停发货): large but not inverted or red, framed, with the reason (e.g. which sku to take out).
-PASS: the waybill when the server sent one (CODE128 tracking number), else a clear 可发货 slip.
+PASS ([printer] on_pass = "slip"): a 可发货 check slip listing the goods, never a waybill look-alike.
+Forwarding failed: a 转发失败 运单未打印 slip (the PASS never reached the packing PC).
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def hold_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
     ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True), Text(rule)]
     ops += [Style(size=(big, big)), Text("暂停发货\n"), Style(size=(1, 1)), Text(rule)]
     ops += [Style(align="left", bold=True), *_lines(ctx, outcome.message), Style(bold=False)]
+    for item in outcome.items_out:  # partial refund: the goods to take out, by name
+        ops += _lines(ctx, f"取出：{item}")
     ops += _details(outcome, ctx)
     if outcome.scan_id:
         ops += _lines(ctx, "请交主管处理")
@@ -147,24 +150,36 @@ def hold_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
 
 
 def pass_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
-    waybill = outcome.waybill
+    """可发货 check slip: the decision and the goods to pack. Never anything a courier could take for
+    a waybill (no carrier banner, no sort code, no tracking barcode): the real e-waybill is printed
+    by the ERP through the platform's print component."""
     ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True)]
-    if waybill is None:
-        ops += [Style(size=(3, 3)), Text("可发货\n"), Style(size=(1, 1), bold=False), Style(align="left")]
-        ops += _details(outcome, ctx)
-        ops.append(Cut())
-        return ops
-    if waybill.carrier:
-        ops += [Style(size=(2, 2)), Text(f"{waybill.carrier}\n"), Style(size=(1, 1))]
-    if waybill.sort_code:
-        ops += [Style(size=(3, 3)), Text(f"{waybill.sort_code}\n"), Style(size=(1, 1))]
-    ops += [Style(bold=False), Barcode128(waybill.tracking_no)]  # the printer prints the digits below
-    ops += [Style(align="left"), Text("-" * ctx.columns + "\n")]
-    ops += _lines(ctx, f"运单号：{waybill.tracking_no}")
+    ops += [Style(size=(3, 3)), Text("可发货\n"), Style(size=(1, 1)), Text("核对单 非运单\n")]
+    ops += [Style(align="left", bold=False)]
     ops += _details(outcome, ctx)
-    for item in waybill.items:
-        ops += _lines(ctx, f"· {item}")
+    waybill = outcome.waybill
+    if waybill is not None:
+        ops += _lines(ctx, f"运单号：{waybill.tracking_no}")
+        if waybill.items:
+            ops += [Text("-" * ctx.columns + "\n"), *_lines(ctx, "商品：")]
+        for item in waybill.items:
+            ops += _lines(ctx, f"· {item}")
     ops.append(Cut())
+    return ops
+
+
+def forward_failed_slip(outcome: Outcome, ctx: SlipContext) -> list[Op]:
+    """A PASS whose code could not be typed into the packing PC: its waybill did not print."""
+    big = BIG[ctx.width_mm] - 2
+    rule = "!" * ctx.columns + "\n"
+    ops: list[Op] = [Raw(INIT), Raw(CHINESE_ON), Style(align="center", bold=True), Text(rule)]
+    ops += [Style(size=(big, big), invert=True), Text("转发失败\n"), Style(size=(1, 1), invert=False)]
+    ops += [Text("运单未打印\n"), Text(rule), Style(align="left", bold=False)]
+    ops += _lines(ctx, "本单已放行，但条码没有送到打单电脑。请检查打单电脑的连接后重新扫描，或联系主管。")
+    ops += _details(outcome, ctx)
+    ops.append(Cut())
+    if ctx.buzzer:
+        ops.append(Buzzer(times=2, duration=3))
     return ops
 
 

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shipgate.wire import Heartbeat, ScanMode
+from station import timesync
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,29 @@ def rss_bytes() -> int:
         return 0
 
 
-def heartbeat_payload(status: StationStatus, software_version: str) -> Heartbeat:
-    """The POST /api/v1/heartbeat body."""
+def disk_written_bytes() -> int:
+    """Bytes this process sent to storage since it started (/proc/self/io); 0 where unavailable."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("write_bytes:"))
+    except (OSError, ValueError, StopIteration):
+        return 0
+
+
+def alert_health(channels: Mapping[str, str]) -> dict[str, Any]:
+    """The heartbeat's alert and clock fields: screen / voice / light (station.alerts), clock, disk."""
+    synced = timesync.clock_synced()
+    return {
+        **channels,
+        "clock_synced": "unknown" if synced is None else ("yes" if synced else "no"),
+        "disk_written_bytes": disk_written_bytes(),
+    }
+
+
+def heartbeat_payload(
+    status: StationStatus, software_version: str, health: Mapping[str, Any] | None = None
+) -> Heartbeat:
+    """The POST /api/v1/heartbeat body; `health` holds alert_health()'s fields."""
     age = status.replica_age_s
     return Heartbeat(
         software_version=software_version,
@@ -49,4 +73,5 @@ def heartbeat_payload(status: StationStatus, software_version: str) -> Heartbeat
         rss_bytes=rss_bytes(),
         mode=ScanMode(status.mode).value,
         operator=status.operator,
+        **(health or {}),
     )

@@ -15,7 +15,19 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from shipgate.wire import BATCH_LIMIT, Decision, Heartbeat, ScanMode, ScanRequest, station_reason
+from shipgate.wire import (
+    BATCH_LIMIT,
+    MAX_PROBLEM,
+    Decision,
+    Forwarding,
+    ForwardReport,
+    Heartbeat,
+    HeartbeatReply,
+    ScanClock,
+    ScanMode,
+    ScanRequest,
+    station_reason,
+)
 from station.client import (
     BadResponse,
     GateClient,
@@ -24,6 +36,7 @@ from station.client import (
     ServerUnreachable,
     Unauthorized,
 )
+from station.forwardlog import ForwardLog, ForwardRecord
 from station.journal import Journal, JournalEntry, JournalError
 from station.replica import Replica, ReplicaError
 
@@ -74,14 +87,18 @@ class Uplink:
         status: Callable[[], Heartbeat],
         sync_interval_s: float = 5.0,
         heartbeat_s: float = 30.0,
+        forward_log: ForwardLog | None = None,
+        on_heartbeat: Callable[[HeartbeatReply], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_heartbeat = on_heartbeat  # gets each HeartbeatReply (the bench learns its name)
         self.replica = replica
         self.journal = journal
         self.link = link
         self.status = status
         self.sync_interval_s = sync_interval_s
         self.heartbeat_s = heartbeat_s
+        self.forward_log = forward_log
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
@@ -135,6 +152,7 @@ class Uplink:
                 )
             self.link.report(True)
             self.upload_pending()
+            self.report_forwarding()
             return True
         except GateError as exc:
             log.log(logging.DEBUG if isinstance(exc, ServerUnreachable) else logging.WARNING, "sync: %s", exc)
@@ -180,10 +198,34 @@ class Uplink:
         log.info("upload: %d scans uploaded (%d already known to the server)", len(answers), duplicates)
         return len(answers)
 
+    def report_forwarding(self) -> int:
+        """Tell the server whether each PASS reached the packing PC (after the scans themselves)."""
+        if self.forward_log is None:
+            return 0
+        total = 0
+        while records := self.forward_log.pending(BATCH_LIMIT):
+            answers = self.client.report_forwarding([_report_of(r) for r in records])
+            done = [a.scan_id for a in answers if a.stored or self._never_storable(a.scan_id, a.error)]
+            self.forward_log.mark_reported(done)
+            total += len(done)
+            if len(done) < len(records):  # the rest are not on the server yet: next time
+                return total
+        return total
+
+    def _never_storable(self, scan_id: str, error: str | None) -> bool:
+        """A report the server will never take: its scan is no PASS there, or was refused for good."""
+        if error == "not_pass":
+            log.error("forwarding: the server says scan %s is no PASS; report dropped", scan_id)
+            return True
+        entry = self.journal.get(scan_id) if error == "unknown_scan" else None
+        return entry is not None and entry.upload == "rejected"
+
     def heartbeat_once(self) -> bool:
         try:
-            self.client.heartbeat(self.status())
+            reply = self.client.heartbeat(self.status())
             self.link.report(True)
+            if self.on_heartbeat is not None:
+                self.on_heartbeat(reply)
             return True
         except GateError as exc:
             log.debug("heartbeat: %s", exc)
@@ -204,4 +246,12 @@ def _upload_of(e: JournalEntry) -> ScanRequest:
         station_decision=Decision(e.decision),
         station_reason=station_reason(e.reason),
         station_gate_version=e.gate_version,
+        clock=ScanClock(e.clock_synced, e.boot_id, e.mono_s),
     )
+
+
+def _report_of(record: ForwardRecord) -> ForwardReport:
+    """A finished forwarding (forwardlog) as the wire reports it."""
+    at = datetime.fromisoformat(record.finished_at or record.started_at)
+    problem = record.problem[:MAX_PROBLEM] if record.problem else None
+    return ForwardReport(record.scan_id, Forwarding(record.state.value), at, problem)

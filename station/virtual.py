@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 
-class VirtualScanner:
+class VirtualPort:
+    """A pty pair behind a stable symlink: the station opens `path` (the slave), the test side
+    holds the master. `unplug()` closes the pair (the station sees what a pulled USB cable does);
+    `plug()` makes a new pair and repoints the symlink."""
+
     def __init__(self, link: str | Path) -> None:
         self.link = Path(link)
         self._master: int | None = None
@@ -60,6 +64,18 @@ class VirtualScanner:
                 os.close(fd)
         self._master = self._slave = None
 
+    @property
+    def master(self) -> int | None:
+        return self._master
+
+    def close(self) -> None:
+        self.unplug()
+        self.link.unlink(missing_ok=True)
+
+
+class VirtualScanner(VirtualPort):
+    """A serial scanner on a pty: test code writes the scanner's bytes to the master."""
+
     def write(self, data: bytes) -> float:
         """Write raw bytes as the scanner would; returns time.perf_counter() after the last byte."""
         if self._master is None:
@@ -72,23 +88,23 @@ class VirtualScanner:
     def scan(self, code: str, suffix: bytes = b"\r") -> float:
         return self.write(code.encode() + suffix)
 
-    def close(self) -> None:
-        self.unplug()
-        self.link.unlink(missing_ok=True)
-
 
 @dataclass
 class Job:
     first_byte_at: float | None = None  # time.perf_counter() when its first byte arrived
     data: bytearray = field(default_factory=bytearray)
     done: bool = False
+    answered: int = 0  # how far DLE EOT queries in data were answered
 
 
 class CapturePrinter:
     """A network (port 9100 style) ESC/POS printer that keeps what it is sent, one job per connection,
     in the order the connections were made."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, status: dict[int, int] | None = None) -> None:
+        # status: the byte answered to DLE EOT n (e.g. {1: 0x12, 2: 0x12, 4: 0x72} = paper out);
+        # None: the printer never answers status queries (many cheap ones). Changeable any time.
+        self.status = status
         self._server = socket.create_server((host, port))
         self.host, self.port = self._server.getsockname()[:2]
         self.jobs: list[Job] = []
@@ -122,9 +138,19 @@ class CapturePrinter:
                         job.first_byte_at = time.perf_counter()
                     job.data += chunk
                     self._cond.notify_all()
+                self._answer_status(conn, job)
         with self._cond:
             job.done = True
             self._cond.notify_all()
+
+    def _answer_status(self, conn: socket.socket, job: Job) -> None:
+        status = self.status
+        while (at := job.data.find(b"\x10\x04", job.answered)) != -1 and at + 2 < len(job.data):
+            n = job.data[at + 2]
+            job.answered = at + 3
+            if status is not None and n in status:
+                with contextlib.suppress(OSError):
+                    conn.sendall(bytes((status[n],)))
 
     def output(self) -> bytes:
         with self._cond:

@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, g, render_template, request
 
 from server.clearing import RESOLUTION_LABELS
 from server.console import admin as admin_area
-from server.console import auth, csrf, floor, handover, incidents, labels, orders, queue, review
+from server.console import auth, csrf, floor, handover, incidents, labels, orders, people, queue, review
 
 console = Blueprint(
     "console",
@@ -90,4 +90,5 @@ def init_app(app: Flask) -> None:
         fen=labels.fen,
         filesize=labels.filesize,
     )
+    app.jinja_env.filters.update(who=people.who, badge=people.badge)  # people by name
     app.register_blueprint(console)

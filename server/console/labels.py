@@ -13,7 +13,7 @@ from server.douyin.enums import (
     MAIN_STATUS_DESC,
     ORDER_STATUS_DESC,
 )
-from shipgate.wire import Decision, ScanMode
+from shipgate.wire import FORWARDING_LABELS, Decision, ScanMode
 
 # Warehouses are in China: no daylight saving, so a fixed offset is exact and needs no tzdata.
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -32,6 +32,12 @@ REASONS = {
     "invalid_code": "无法识别的条码",
     "drill": "演练",
     "disk_full": "工作站磁盘已满",
+    "no_alarm": "工作站无法报警",
+}
+
+CLOCK_FLAGS = {  # server.scanclock.ClockFlag
+    "skewed": "工位时钟偏差过大，按服务器时间记录",
+    "unsynced": "工位时钟未同步",
 }
 
 ROLES = {"lead": "主管", "admin": "管理员"}
@@ -51,9 +57,16 @@ DEVICE_STATES = {
     "reconnecting": "重连中",
     "offline": "离线",
     "unknown": "未知",
+    "paper_out": "缺纸",
+    "paper_near_end": "纸将用完",
+    "cover_open": "上盖打开",
 }
 
 MODES = {ScanMode.BENCH: "打包台", ScanMode.HANDOVER: "交接点"}
+
+FORWARDING = dict(FORWARDING_LABELS)  # the inline gate
+PRINTER_ALARMS = ("offline", "paper_out", "cover_open")  # station.alerts.PRINTER_ALARMS
+CHANNELS = {"screen": "屏幕", "voice": "语音", "light": "指示灯"}
 
 
 def label(table: dict, value: object) -> str:

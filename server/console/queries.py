@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from server.clearing import override_in_force
 from server.console.scope import order_in_warehouse
+from server.goods import goods_out
 from server.handover import courier_of
 from server.models import (
     AuditLog,
@@ -31,6 +32,7 @@ from server.models import (
     Waybill,
 )
 from server.models.users import GateOverride
+from server.sync.lease import LEASE_STREAM
 from shipgate.codes import CodeKind, classify, normalise
 from shipgate.wire import Decision, Reason, ScanMode
 
@@ -49,6 +51,7 @@ class QueueRow:
     code: str
     opened_at: datetime
     waited_s: float
+    goods: tuple[str, ...] = ()  # a partial refund: the goods to take out, by name
 
 
 def warehouses(session: Session) -> list[Warehouse]:
@@ -58,7 +61,7 @@ def warehouses(session: Session) -> list[Warehouse]:
 def open_exceptions(session: Session, warehouse_id: int | None, now: datetime) -> list[QueueRow]:
     """Open exceptions, newest first, with station and packer names."""
     query = (
-        select(ScanException, Scan.code, Scan.operator, Station.name, Operator.name, Scan.mode)
+        select(ScanException, Scan.code, Scan.operator, Station.name, Operator.name, Scan.mode, Scan.sku_out)
         .join(Scan, Scan.id == ScanException.scan_pk)
         .join(Station, Station.id == ScanException.station_id)
         .outerjoin(Operator, Operator.badge == Scan.operator)
@@ -79,8 +82,9 @@ def open_exceptions(session: Session, warehouse_id: int | None, now: datetime) -
             code=code,
             opened_at=e.opened_at,
             waited_s=(now - e.opened_at).total_seconds(),
+            goods=tuple(goods_out(session, sku_out or [])) if e.reason == Reason.PARTIAL_REFUND else (),
         )
-        for e, code, badge, station, name, mode in session.execute(query)
+        for e, code, badge, station, name, mode, sku_out in session.execute(query)
     ]
 
 
@@ -236,7 +240,10 @@ class SyncRow:
 def sync_health(session: Session, now: datetime) -> list[SyncRow]:
     """Per shop and stream: when the sync last succeeded and how far behind its bookmark is."""
     rows = session.execute(
-        select(SyncState, Shop.name).join(Shop, Shop.shop_id == SyncState.shop_id).order_by(Shop.name)
+        select(SyncState, Shop.name)
+        .join(Shop, Shop.shop_id == SyncState.shop_id)
+        .where(SyncState.stream != LEASE_STREAM)  # the workers' lease row is no sync
+        .order_by(Shop.name)
     )
     return [
         SyncRow(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from server import clearing, clock
+from server import clearing, clock, forwarding
 from server.console import queries
 from server.console.auth import actor, admin_required, check_warehouse, scope_from_request
 from server.console.forms import Form, clear_form, override_form
@@ -20,17 +20,21 @@ bp = Blueprint("queue", __name__)
 def index():
     """Open blocked and held scans, newest first; the table refreshes itself every 2 s."""
     db, warehouse_id = get_session(), scope_from_request()
-    rows = queries.open_exceptions(db, warehouse_id, clock.current().now())
+    now = clock.current().now()
+    rows = queries.open_exceptions(db, warehouse_id, now)
     return render_template(
-        "console/queue.html", rows=rows, warehouses=queries.warehouses(db), picked=warehouse_id
-    )
+        "console/queue.html", rows=rows, warehouses=queries.warehouses(db), picked=warehouse_id,
+        unforwarded=forwarding.unforwarded_passes(db, warehouse_id, now),
+    )  # fmt: skip
 
 
 @bp.get("/queue/rows")
 def rows():
     """The queue's table alone, for console.js to poll."""
-    rows = queries.open_exceptions(get_session(), scope_from_request(), clock.current().now())
-    response = render_template("console/_queue_rows.html", rows=rows)
+    db, warehouse_id, now = get_session(), scope_from_request(), clock.current().now()
+    rows = queries.open_exceptions(db, warehouse_id, now)
+    unforwarded = forwarding.unforwarded_passes(db, warehouse_id, now)  # the inline gate
+    response = render_template("console/_queue_rows.html", rows=rows, unforwarded=unforwarded)
     return response, 200, {"Cache-Control": "no-store"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
+from sqlalchemy import func, select
 
 from server import clock
 from server.console import queries
@@ -16,7 +17,7 @@ from server.incidents.charts import review_charts
 from server.incidents.facts import handbook, month_facts
 from server.incidents.queries import refund_funnel
 from server.incidents.review import compare, month_of, month_range, parse_month, previous_month, review
-from server.models import Warehouse
+from server.models import Scan, Station, Warehouse
 
 bp = Blueprint("review", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,7 +50,23 @@ def index():
         "console/review/index.html", r=current, previous=previous, comparisons=compare(current, previous),
         charts=charts, month=month, warehouses=queries.warehouses(db), picked=warehouse_id,
         funnel=month_funnel(db, month, warehouse_id),
+        clock_flags=clock_flagged(db, month, warehouse_id),
     )  # fmt: skip
+
+
+def clock_flagged(db, month: str, warehouse_id: int | None) -> list[tuple[str, str, int]]:
+    """Scans of the month whose station clock was flagged (server.scanclock), per station and flag."""
+    start, end = month_range(month)
+    query = (
+        select(Station.name, Scan.clock_flag, func.count())
+        .join(Station, Station.id == Scan.station_id)
+        .where(Scan.received_at >= start, Scan.received_at < end, Scan.clock_flag.is_not(None))
+        .group_by(Station.name, Scan.clock_flag)
+        .order_by(Station.name, Scan.clock_flag)
+    )
+    if warehouse_id is not None:
+        query = query.where(Scan.warehouse_id == warehouse_id)
+    return [(name, flag, count) for name, flag, count in db.execute(query)]
 
 
 def month_funnel(db, month: str, warehouse_id: int | None) -> Funnel:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import CREATED, Base, DouyinId, EnumText
-from shipgate.wire import Decision, LocalReason, Reason, ScanMode, Source, station_reason
+from server.scanclock import ClockFlag
+from shipgate.wire import Decision, Forwarding, LocalReason, Reason, ScanMode, Source, station_reason
 
 DECISION = EnumText(Decision, 8)
 REASON = EnumText(Reason, 32)
@@ -81,6 +82,18 @@ class Scan(Base):
     station_decision: Mapped[Decision | None] = mapped_column(DECISION)
     station_reason: Mapped[Reason | LocalReason | None] = mapped_column(STATION_REASON)
     station_gate_version: Mapped[int | None]
+    # The inline gate: whether this PASS was typed into the packing PC (None: not forwarded by design)
+    forward_state: Mapped[Forwarding | None] = mapped_column(EnumText(Forwarding, 12))
+    forward_at: Mapped[datetime | None]
+    forward_problem: Mapped[str | None] = mapped_column(String(200))
+    # The station's clock (server.scanclock; migration 0007). claimed_at: the station's own time,
+    # kept only when it was too far from the server's and scanned_at holds the server's instead.
+    claimed_at: Mapped[datetime | None]
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    clock_flag: Mapped[ClockFlag | None] = mapped_column(EnumText(ClockFlag, 16))
+    clock_synced: Mapped[bool | None]
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    mono_s: Mapped[float | None] = mapped_column(Float)
 
     station: Mapped[Station] = relationship()
 

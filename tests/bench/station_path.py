@@ -1,6 +1,7 @@
 """Benchmark: the bench path, from the last byte of a code on the scanner's pty to the first byte
-at the printer, online (the server decides) and from the replica (server unreachable); and the
-station's memory and sync time with a replica of 1,000,000 gate entries.
+at the printer, online (the server decides) and from the replica (server unreachable); the inline
+gate's scanner -> key report latencies (station_forward.py); and the station's memory and sync time
+with a replica of 1,000,000 gate entries.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def bench_config(url: str, token: str, scanner: str, port: int, data_dir: Path):
             "printer": {"kind": "network", "host": "127.0.0.1", "port": port},
             "station": {"name": "bench-1", "data_dir": str(data_dir), "sync_interval_s": 60},
             "display": {"enabled": False},
+            "screen": {"port": 0},
         }
     )
 
@@ -127,7 +129,15 @@ def main() -> None:
 
     logging.getLogger("station").setLevel(logging.ERROR)  # the bench logs every BLOCK/HOLD
     scan_to_print()
+    import station_forward  # the inline gate: scanner -> decision -> key reports at the packing PC
+
+    station_forward.scan_to_keyboard()
     replica_memory()
+    import station_disk
+    import station_screen
+
+    station_disk.main()  # bytes to storage per idle hour and per 1,000 scans
+    station_screen.main()  # last scanner byte -> BLOCK drawn on the bench screen
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ SYSTEM_COMMANDS = ("systemctl", "useradd", "usermod", "groupadd", "udevadm", "ap
 WATCHED_PATHS = (
     "/etc/shipgate",
     "/etc/systemd/system/shipgate-station.service",
+    "/etc/systemd/system/shipgate-kiosk.service",
+    "/etc/systemd/system.conf.d/shipgate-watchdog.conf",
+    "/etc/chrony/conf.d/shipgate.conf",
     "/etc/udev/rules.d/99-shipgate.rules",
     "/opt/shipgate-station",
     "/var/lib/shipgate-station",
@@ -180,6 +183,28 @@ def test_prefix_install_writes_config_unit_and_rules_and_nothing_else(
     assert rules.read_bytes() == (deploy_dir / "udev/99-shipgate.rules").read_bytes()
     assert (root / "var/lib/shipgate-station").is_dir()
     assert not (root / "opt/shipgate-station").exists(), "--skip-pip must not create the venv"
+    kiosk = root / "etc/systemd/system/shipgate-kiosk.service"
+    assert kiosk.read_text() == (deploy_dir / "systemd/shipgate-kiosk.service").read_text()
+    watchdog = (root / "etc/systemd/system.conf.d/shipgate-watchdog.conf").read_text()
+    assert "RuntimeWatchdogSec=15s" in watchdog
+    chrony = (root / "etc/chrony/conf.d/shipgate.conf").read_text()
+    assert "server shipgate.example.com iburst prefer" in chrony  # the server URL's host
+
+
+def test_alarm_and_clock_options(run_install, tmp_path):
+    args = [a for a in BASE_ARGS]
+    result = run_install(
+        *args, "--voice", "--light", "/dev/tower-light", "--time-server", "10.0.0.5", "--no-kiosk"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = tmp_path / "root"
+    config = tomllib.loads((root / "etc/shipgate/station.toml").read_text(encoding="utf-8"))
+    assert config["voice"] == {"enabled": True}
+    assert config["light"] == {"kind": "serial", "device": "/dev/tower-light"}
+    assert not (root / "etc/systemd/system/shipgate-kiosk.service").exists()
+    assert "server 10.0.0.5 iburst" in (root / "etc/chrony/conf.d/shipgate.conf").read_text()
+    bad = run_install(*args, "--time-server", "x; rm -rf /", prefix=tmp_path / "other")
+    assert bad.returncode == 2 and "--time-server" in bad.stderr
 
 
 def test_usb_printer_ids_become_toml_integers(run_install, tmp_path):
@@ -464,15 +489,34 @@ stat -c '%a' /var/lib/shipgate-station
     assert any(
         c.startswith("useradd --system --user-group") and c.endswith(" shipgate-station") for c in calls
     )
-    assert "usermod -a -G dialout,lp shipgate-station" in calls
+    assert "usermod -a -G dialout,lp,input,audio shipgate-station" in calls
     assert "chown shipgate-station:shipgate-station /var/lib/shipgate-station" in calls
     assert any(c.startswith("chown root:shipgate-station /etc/shipgate/.station.toml.") for c in calls)
     assert "udevadm control --reload" in calls
-    assert calls[-3:] == [
+    assert calls[-4:] == [
         "systemctl daemon-reload",
         "systemctl enable shipgate-station.service",
         "systemctl restart shipgate-station.service",
+        "systemctl restart shipgate-kiosk.service",  # the screen, once the station serves it
     ]
+    for expected in (
+        "systemctl enable shipgate-kiosk.service",
+        "systemctl set-default graphical.target",
+        "systemctl daemon-reexec",  # the watchdog setting takes effect
+        "systemctl restart chrony",
+    ):
+        assert expected in calls, expected
+    assert any(
+        c.startswith("useradd --system --user-group --create-home") and c.endswith(" shipgate-kiosk")
+        for c in calls
+    )
+    assert any(
+        "fonts-noto-cjk" in c and "cage" in c and "espeak-ng" in c
+        for c in calls
+        if c.startswith("apt-get install")
+    )
+    assert (etc_copy / "systemd/system/shipgate-kiosk.service").is_file()
+    assert "RuntimeWatchdogSec=15s" in (etc_copy / "systemd/system.conf.d/shipgate-watchdog.conf").read_text()
     config = tomllib.loads((etc_copy / "shipgate/station.toml").read_text(encoding="utf-8"))
     assert config["server"]["token"] == "secret-token"
     assert (etc_copy / "systemd/system/shipgate-station.service").is_file()

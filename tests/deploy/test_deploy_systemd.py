@@ -208,3 +208,34 @@ def test_station_unit_keeps_the_bench_alive_and_its_devices_reachable(units):
     assert service.get("ProtectClock", "no") == "no"
     assert "DeviceAllow" not in service
     assert service.get("DevicePolicy", "auto") == "auto"
+
+
+def test_kiosk_shows_the_bench_screen_on_tty1(deploy_dir):
+    from station.config import ScreenConfig
+
+    unit = parse_unit(deploy_dir / "systemd" / "shipgate-kiosk.service")
+    command = value(unit, "Service", "ExecStart")
+    cage, _, browser = command.partition(" -- ")
+    assert cage.startswith("/usr/bin/cage ")
+    assert browser.startswith("/usr/bin/chromium --kiosk ")
+    screen = ScreenConfig()
+    assert browser.endswith(f" http://{screen.host}:{screen.port}/")  # the station's default [screen]
+    assert value(unit, "Service", "TTYPath") == "/dev/tty1"
+    assert "getty@tty1.service" in values(unit, "Unit", "Conflicts")
+    assert value(unit, "Service", "Restart") == "always"
+    assert value(unit, "Service", "User") == "shipgate-kiosk"
+    assert value(unit, "Install", "WantedBy") == "graphical.target"
+
+
+def test_the_hardware_watchdog_fits_the_pi(deploy_dir):
+    conf = parse_unit(deploy_dir / "systemd" / "system.conf.d" / "shipgate-watchdog.conf")
+    runtime = value(conf, "Manager", "RuntimeWatchdogSec")
+    assert runtime.endswith("s") and 0 < int(runtime[:-1]) <= 15  # the Pi's watchdog caps near 15 s
+    assert value(conf, "Manager", "RebootWatchdogSec")
+
+
+def test_station_unit_may_read_the_clock_state_and_play_sound(units):
+    unit = units["shipgate-station.service"]
+    filters = values(unit, "Service", "SystemCallFilter")
+    assert filters[-1] == "adjtimex"  # after the deny list, so it is allowed again (read-only use)
+    assert "audio" in value(unit, "Service", "SupplementaryGroups").split()

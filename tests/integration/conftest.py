@@ -53,6 +53,7 @@ def bench_config(tmp_path, live_server, station_token, virtual_scanner, capture_
                 **station,
             },
             "display": {"enabled": False},
+            "screen": {"port": 0},
         }
         return parse_config(data, base_dir=tmp_path)
 

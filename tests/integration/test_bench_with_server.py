@@ -61,14 +61,16 @@ def test_block_prints_the_red_slip_and_opens_an_exception(
     assert exception.scan_id == entry.scan_id and exception.order_id == order.order_id
 
 
-def test_pass_prints_the_waybill_with_its_code128(running_bench, virtual_scanner, capture_printer, session):
+def test_pass_prints_a_check_slip_with_the_goods_not_a_waybill(
+    running_bench, virtual_scanner, capture_printer, session
+):
     order = make_order(session, skus=2, tracking_no="SF1234567890123")
     bench = running_bench()
     assert ready(bench)
     virtual_scanner.scan(order.order_id)
     assert capture_printer.wait_for_jobs(1)
     data = capture_printer.output()
-    assert b"\x1dk" in data and b"SF1234567890123" in data  # GS k: a hardware barcode
+    assert b"\x1dk" not in data and b"SF1234567890123" in data  # the number, but no barcode to scan
     assert gb("商品1") in data and gb("商品2") in data
     assert RED_ON not in data
     assert scans_on_server(session, decision="PASS") == 1

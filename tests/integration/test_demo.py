@@ -26,12 +26,19 @@ def test_the_scripted_shift(tmp_path):
     assert ("HOLD", "invalid_code") in outcomes
     assert outcomes[-2:] == [("HOLD", "awaiting_resolution"), ("PASS", "exception_cleared")]
     names = [path.name for path in shift.slips]
-    assert len(names) == 8 and all(path.exists() for path in shift.slips)
+    assert len(names) == 4 and all(
+        path.exists() for path in shift.slips
+    )  # BLOCK and HOLDs; a PASS prints none
     from PIL import Image
 
     block = next(path for path in shift.slips if "block-refunded" in path.name)
     assert red_pixels(Image.open(block)) > 5_000
-    assert red_pixels(Image.open(shift.slips[0])) == 0
+    hold = next(path for path in shift.slips if "hold-invalid_code" in path.name)
+    assert red_pixels(Image.open(hold)) == 0
+    # The inline gate: the packing PC got exactly the four passed codes, never the refunded one.
+    passed = [label for label, decision, reason in shift.scans if (decision, reason) == ("PASS", "clear")]
+    assert len(passed) == len(shift.waybills) == 4
+    assert "the refunded order's code never arrived" in "\n".join(lines)
     text = "\n".join(lines)
     assert "控制台 console" in text and shift.lead_password in text
     assert shift.incidents == 1  # the refund that succeeded right after the pass

@@ -39,7 +39,9 @@ def test_an_insert_writes_what_sqlalchemy_reads_back(engine, session):
         "code_kind": "order_id", "operator": None, "mode": "bench", "scanned_at": at, "received_at": at,
         "decision": "HOLD", "reason": "partial_refund", "order_id": None, "sku_out": ["4900000000000000001"],
         "gate_version": 3, "source": "online", "station_decision": None, "station_reason": None,
-        "station_gate_version": None,
+        "station_gate_version": None, "forward_state": None, "forward_at": None, "forward_problem": None,
+        "claimed_at": None, "clock_skew_s": None, "clock_flag": None, "clock_synced": None, "boot_id": None,
+        "mono_s": None,
     }  # fmt: skip
     prepared = Prepared(engine, _insert_statement(Scan.__table__))
     connection = engine.raw_connection()

@@ -43,9 +43,10 @@ def test_courier_falls_back_to_the_tracking_pattern():
 def test_funnel_counts_where_refunds_were_stopped(client, session, station_token, clock):
     _gate, gate_token = enrol(session, "交接口", "main", mode="handover")
     session.commit()
+    clock.set(clock.now().replace(microsecond=0))  # the server's time, on a whole second
     start = clock.now() - timedelta(days=1)
     end = clock.now() + timedelta(days=1)
-    now_s = int(clock.now().timestamp())  # the scans below are received at the test's clock
+    now_s = int(clock.now().timestamp())
     at_bench, at_gate, never = (
         make_order(session),
         make_order(session, tracking_no="SF1234567890300"),

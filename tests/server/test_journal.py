@@ -18,11 +18,13 @@ THREADS, EACH = 12, 20
 def scan_row(station, scan_id: str) -> dict:
     now = datetime.now(UTC)
     return {
-        "station_id": station.id, "scan_id": scan_id, "warehouse_id": station.warehouse_id,
-        "code": "4800000000000000001", "code_kind": "order_id", "operator": None, "mode": "bench",
-        "scanned_at": now, "received_at": now, "decision": "PASS", "reason": "clear", "order_id": None,
-        "sku_out": [], "gate_version": 0, "source": "online", "station_decision": None,
-        "station_reason": None, "station_gate_version": None,
+        "station_id": station.id, "scan_id": scan_id, "warehouse_id": station.warehouse_id, "code": "4800000000000000001",
+        "code_kind": "order_id", "operator": None, "mode": "bench", "scanned_at": now, "received_at": now,
+        "decision": "PASS", "reason": "clear", "order_id": None, "sku_out": [], "gate_version": 0,
+        "source": "online", "station_decision": None, "station_reason": None, "station_gate_version": None,
+        "forward_state": None, "forward_at": None, "forward_problem": None,
+        "claimed_at": None, "clock_skew_s": None, "clock_flag": None, "clock_synced": None, "boot_id": None,
+        "mono_s": None,
     }  # fmt: skip
 
 

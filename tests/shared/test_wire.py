@@ -4,6 +4,7 @@ refused with the field it is about."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,11 @@ from shipgate.wire import (
     BatchRequest,
     BatchResult,
     Decision,
+    ForwardAnswer,
+    Forwarding,
+    ForwardingAnswer,
+    ForwardingRequest,
+    ForwardReport,
     GateEntry,
     GateFeed,
     Heartbeat,
@@ -20,8 +26,10 @@ from shipgate.wire import (
     LocalReason,
     Reason,
     ScanAnswer,
+    ScanClock,
     ScanMode,
     ScanRequest,
+    SentClock,
     Waybill,
     WaybillItem,
     WireError,
@@ -50,6 +58,11 @@ def through_json(body):
         (ScanRequest("s-1", "4800000000000000001", AT), lambda d: ScanRequest.from_json(d, offline=False)),
         (OFFLINE, lambda d: ScanRequest.from_json(d, offline=True)),
         (BatchRequest((OFFLINE,)), BatchRequest.from_json),
+        (ScanRequest("s-3", "SF1", AT, clock=ScanClock(False, "boot-1", 12.5)), lambda d: ScanRequest.from_json(d, offline=False)),
+        (BatchRequest((OFFLINE,), SentClock("boot-1", 600.0)), BatchRequest.from_json),
+        (replace(ANSWER, items_out=("蓝色T恤 L×1",)), ScanAnswer.from_json),
+        (Heartbeat(screen="ok", voice="down", light="off", clock_synced="no", disk_written_bytes=4096), Heartbeat.from_json),
+        (HeartbeatReply(True, AT, 4, "打包台1"), HeartbeatReply.from_json),
         (ANSWER, ScanAnswer.from_json),
         (BatchAnswer((BatchResult(ANSWER, Decision.PASS, Reason.CLEAR, True),)), BatchAnswer.from_json),
         (GateFeed(9, (GateEntry("4800000000000000001", Decision.BLOCK, Reason.REFUNDED, (), ("SF1",), 9),), 9, False),
@@ -57,6 +70,9 @@ def through_json(body):
         (Heartbeat(software_version="0.1.0", replica_age_s=1.5, queue_depth=0), Heartbeat.from_json),
         (HeartbeatReply(True, AT, 4), HeartbeatReply.from_json),
         (WAYBILL, Waybill.from_json),
+        (ForwardingRequest((ForwardReport("s-1", Forwarding.FAILED, AT, "设备未连接"),)), ForwardingRequest.from_json),
+        (ForwardingAnswer((ForwardAnswer("s-1", True), ForwardAnswer("s-2", False, "unknown_scan"))),
+         ForwardingAnswer.from_json),
     ],
 )  # fmt: skip
 def test_every_body_round_trips(body, parse):
@@ -102,3 +118,22 @@ def test_an_answer_off_the_contract_is_refused():
         assert refused.value.field == field
     with pytest.raises(WireError):
         BatchRequest.from_json({"scans": [OFFLINE.to_json()] * 501})
+
+
+def test_a_forwarding_report_off_the_contract_names_its_field():
+    good = ForwardReport("s-1", Forwarding.FORWARDED, AT).to_json()
+    for change, field in [
+        ({"state": "typed"}, "reports[0].state"),
+        ({"at": "2026-11-26T09:00:00"}, "reports[0].at"),  # no offset: ambiguous
+        ({"scan_id": "has space"}, "reports[0].scan_id"),
+        ({"problem": "x" * 501}, "reports[0].problem"),
+        ({"extra": 1}, "reports[0].extra"),
+    ]:
+        with pytest.raises(WireError) as refused:
+            ForwardingRequest.from_json({"reports": [{**good, **change}]})
+        assert refused.value.field == field
+    for reports in ([], [good] * 501):
+        with pytest.raises(WireError):
+            ForwardingRequest.from_json({"reports": reports})
+    with pytest.raises(WireError):
+        ForwardingAnswer.from_json({"results": [{"scan_id": "s-1", "stored": False, "error": "lost"}]})

@@ -259,6 +259,7 @@ def station_config(url: str, token: str, data_dir: Path, name: str, **station):
         "printer": {"kind": "dummy"},
         "station": {"name": name, "data_dir": str(data_dir), "sync_interval_s": 0.5, **station},
         "display": {"enabled": False},
+        "screen": {"port": 0},
     }
     return parse_config(data, base_dir=data_dir.parent)
 

@@ -18,12 +18,14 @@ from shipgate.wire import Heartbeat
 from station.bench import Bench  # noqa: E402
 from station.client import GateClient
 from station.display import NullDisplay
+from station.forwardlog import ForwardLog
 from station.journal import Journal
 from station.printer import load_escpos
 from station.replica import Replica
 from station.scanner import Scanner
 from station.uplink import LinkStatus, Uplink
 from station.virtual import CapturePrinter, VirtualScanner
+from station.virtualpc import PackingPC, VirtualGadget
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,6 +47,19 @@ def virtual_scanner(tmp_path):
     scanner = VirtualScanner(tmp_path / "scanner")
     yield scanner
     scanner.close()
+
+
+@pytest.fixture
+def packing_pc():
+    return PackingPC()
+
+
+@pytest.fixture
+def gadget(tmp_path, packing_pc):
+    """A pty standing in for /dev/hidg0, read by the simulated packing PC."""
+    device = VirtualGadget(tmp_path / "hidg0", packing_pc)
+    yield device
+    device.close()
 
 
 @pytest.fixture
@@ -80,13 +95,17 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
         budget_s=0.3,
         printer_port=None,
         start=True,
+        forwarder=None,
+        pass_slip=True,
+        alerts=None,
+        printer=None,
     ) -> BenchParts:
         data_dir = tmp_path / f"station{len(built)}"
         data_dir.mkdir(exist_ok=True)
         client = GateClient(url or gate_server.url, token, budget_s=budget_s, sync_timeout_s=2.0)
         replica = Replica(data_dir / "replica.sqlite3", clock=clock_fn, max_age_s=600)
         journal = Journal(data_dir / "journal.sqlite3")
-        printer = network_printer(printer_port or capture_printer.port)
+        printer = printer or network_printer(printer_port or capture_printer.port)
         link = LinkStatus()
         uplink = Uplink(
             client, replica, journal, link, status=Heartbeat, sync_interval_s=3600, heartbeat_s=3600
@@ -104,6 +123,8 @@ def make_bench(tmp_path, gate_server, capture_printer, clock):
         bench = Bench(
             scanner, client, replica, journal, printer, display or NullDisplay(), clock_fn, "A-01", mode,
             link=link,
+            forwarder=forwarder, forward_log=ForwardLog(data_dir / "journal.sqlite3"), pass_slip=pass_slip,
+            alerts=alerts,
         )  # fmt: skip
         stop, loop = threading.Event(), None
         if start:

@@ -8,10 +8,13 @@ double for the station's unit tests until the real server exists. It is not the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +38,7 @@ ORDER_PARTIAL = "6920000000000000003"
 SKU_PARTIAL_OUT = "6920000000000000013"
 TRACKING_OK = "SF1234567890123"
 TRACKING_REFUNDED = "YT1234567890123"
+GOODS_PARTIAL_OUT = "蓝色T恤 L（编码 TS-BL-L）×1"  # how the server names SKU_PARTIAL_OUT (server.goods)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -102,12 +106,14 @@ class GateServer:
     port: int = 0
     entries: dict[str, dict] = field(default_factory=dict)
     waybills: dict[str, dict] = field(default_factory=dict)
+    forward_reports: list[dict] = field(default_factory=list)
     scans: dict[str, dict] = field(default_factory=dict)  # scan_id -> stored answer (idempotency)
     received: list[str] = field(default_factory=list)  # every scan_id received, duplicates too
     requests: list[dict] = field(default_factory=list)  # every scan received (online or batch)
     batches: list[int] = field(default_factory=list)  # sizes of the batches answered
     batch_arrivals: int = 0  # batches received, counted before the delay
     heartbeats: list[dict] = field(default_factory=list)
+    station_name: str = "打包台-07"  # the name the token was enrolled with
     version: int = 0
     delay_s: float = 0.0
     # When set: every request waits until it is set (at most HOLD_MAX_S), then is answered as usual,
@@ -189,6 +195,7 @@ class GateServer:
             decided_at=datetime(2024, 5, 1, tzinfo=UTC),
             exception_id=None if passed else len(self.scans) + 1,
             waybill=Waybill.from_json(self.waybills.get(order_id)) if passed else None,
+            items_out=tuple(GOODS_PARTIAL_OUT for _ in sku_out) if reason is Reason.PARTIAL_REFUND else (),
         ).to_json()
 
     def dispatch(self, method: str, path: str, query: dict, body: Any) -> tuple[int, dict]:
@@ -234,9 +241,18 @@ class GateServer:
             more = len(newer) > limit
             nxt = page[-1]["version"] if page else max(since, self.version)
             return 200, {"version": self.version, "entries": page, "next": nxt, "more": more}
+        if method == "POST" and path == "/api/v1/scans/forwarding":  # the inline gate
+            self.forward_reports.extend(body["reports"])
+            results = [
+                {"scan_id": r["scan_id"], "stored": r["scan_id"] in self.scans,
+                 "error": None if r["scan_id"] in self.scans else "unknown_scan"}
+                for r in body["reports"]
+            ]  # fmt: skip
+            return 200, {"results": results}
         if method == "POST" and path == "/api/v1/heartbeat":
             self.heartbeats.append(body)
-            return 200, {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            reply = {"ok": True, "server_time": "2024-05-01T00:00:00Z", "gate_version": self.version}
+            return 200, {**reply, "station": self.station_name}
         return 404, {"error": "not_found", "message": "无此接口"}
 
 
@@ -278,3 +294,85 @@ def in_order(data: bytes, *parts: bytes) -> bool:
             return False
         position = found + len(part)
     return True
+
+
+# -- a keyboard (HID) scanner without a kernel: synthetic evdev events ---------------------------
+
+_SHIFTED = set('ABCDEFGHIJKLMNOPQRSTUVWXYZ!@#$%^&*()_+{}|:"~<>?')
+
+
+def keystrokes(text: str, end: int | None = None, shift: int | None = None) -> list[tuple[int, int]]:
+    """(code, value) key events a scanner sends for text: Shift around capitals, press and release
+    each key, then Enter (or `end`)."""
+    from evdev import ecodes as e
+
+    end = e.KEY_ENTER if end is None else end
+    shift = e.KEY_LEFTSHIFT if shift is None else shift
+    keys = {
+        **{c: getattr(e, f"KEY_{c.upper()}") for c in "abcdefghijklmnopqrstuvwxyz0123456789"},
+        "-": e.KEY_MINUS,
+    }
+    events = []
+    for ch in text:
+        code = keys[ch.lower()]
+        if ch in _SHIFTED:
+            events.append((shift, 1))
+        events += [(code, 1), (code, 0)]
+        if ch in _SHIFTED:
+            events.append((shift, 0))
+    return events + [(end, 1), (end, 0)]
+
+
+class FakeInputDevice:
+    """What evdev.InputDevice offers the HID reader: fd (select), read(), grab()/ungrab(), close()."""
+
+    def __init__(self, name: str = "fake scanner") -> None:
+        self.name = name
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        self.fd = self._r
+        self._events: deque = deque()
+        self._lock = threading.Lock()
+        self.grabbed = False
+        self.gone = False
+        self.closed = False
+
+    def type(self, events: list[tuple[int, int]]) -> None:
+        from evdev import InputEvent, ecodes
+
+        with self._lock:
+            for code, value in events:
+                self._events.append(InputEvent(0, 0, ecodes.EV_KEY, code, value))
+                self._events.append(InputEvent(0, 0, ecodes.EV_SYN, ecodes.SYN_REPORT, 0))
+        os.write(self._w, b"x")
+
+    def unplug(self) -> None:
+        self.gone = True
+        os.write(self._w, b"x")
+
+    def read(self):
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._r, 4096)
+        if self.gone:
+            raise OSError(errno.ENODEV, "No such device")
+        with self._lock:
+            events, self._events = list(self._events), deque()
+        if not events:
+            raise BlockingIOError
+        return iter(events)
+
+    def grab(self) -> None:
+        if self.gone:
+            raise OSError(errno.ENODEV, "No such device")
+        self.grabbed = True
+
+    def ungrab(self) -> None:
+        if self.gone:
+            raise OSError(errno.ENODEV, "No such device")
+        self.grabbed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._r)
+            os.close(self._w)

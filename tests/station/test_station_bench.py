@@ -53,7 +53,7 @@ def test_scan_on_the_pty_prints_the_red_slip(make_bench, virtual_scanner, captur
     assert parts.bench.link.online
 
 
-def test_pass_prints_the_waybill(make_bench, capture_printer):
+def test_pass_prints_a_check_slip_not_a_waybill(make_bench, capture_printer):
     parts = make_bench()
     outcome = parts.bench.handle(ORDER_OK)
     assert (outcome.decision, outcome.source, outcome.waybill.tracking_no) == (
@@ -62,7 +62,9 @@ def test_pass_prints_the_waybill(make_bench, capture_printer):
         TRACKING_OK,
     )
     assert capture_printer.wait_for_jobs(1)
-    assert in_order(capture_printer.output(), gb("顺丰速运"), b"\x1dkI", b"{B" + TRACKING_OK.encode(), CUT)
+    data = capture_printer.output()
+    assert in_order(data, gb("可发货"), gb("核对单 非运单"), gb("运单号：" + TRACKING_OK), CUT)
+    assert b"\x1dk" not in data
 
 
 def test_partial_refund_names_the_sku_to_take_out(make_bench, capture_printer):

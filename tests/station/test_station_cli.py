@@ -14,6 +14,7 @@ from station_testkit import ORDER_OK, ORDER_REFUNDED, TOKEN, in_order
 from station import cli
 from station.bench import build_bench
 from station.config import load_config
+from station.forwardlog import ForwardLog
 from station.virtual import measure_scan_to_print
 
 REPO = Path(__file__).parents[2]
@@ -128,3 +129,25 @@ def test_run_with_an_unwritable_data_dir_fails_clearly(tmp_path, gate_server, ca
     config.write_text(text)
     assert cli.main(["run", "--config", str(config)]) == 1
     assert "cannot start the station" in caplog.text
+
+
+def test_check_never_types_into_the_packing_pc(tmp_path, gate_server, capture_printer, gadget, packing_pc):
+    config = station_toml(tmp_path, gate_server, capture_printer.port)
+    config.write_text(config.read_text() + f'[forward]\nkind = "hidg"\ndevice = "{gadget.path}"\n')
+    assert cli.main(["check", ORDER_OK, "--config", str(config)]) == 0
+    log = ForwardLog(tmp_path / "data" / "journal.sqlite3")
+    assert log.pending() == [] and packing_pc.reports == 0  # nothing typed, nothing even attempted
+
+
+def test_list_ports_lists_hid_keyboards_too(monkeypatch, capsys):
+    from station.hidscanner import InputInfo
+
+    devices = [
+        InputInfo("/dev/input/event5", "Honeywell Scanner", 0x0C2E, 0x0B61, usb=True, keyboard=True),
+        InputInfo("/dev/input/event3", "WCH CH9329", 0x1A86, 0xE129, usb=True, keyboard=True),
+    ]
+    monkeypatch.setattr("station.hidscanner.input_devices", lambda: devices)
+    assert cli.main(["list-ports"]) == 0
+    out = capsys.readouterr().out
+    assert "/dev/input/event5\t0c2e:0b61\t-\tHoneywell Scanner (HID keyboard)" in out
+    assert "WCH CH9329 (HID keyboard (not a scanner candidate))" in out

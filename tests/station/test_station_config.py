@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipgate.wire import ScanMode
-from station.config import ConfigError, load_config, parse_config
+from station.config import ConfigError, LightConfig, ScreenConfig, VoiceConfig, load_config, parse_config
 
 FULL = """
 [server]
@@ -149,7 +149,6 @@ def test_defaults(tmp_path):
             ('name = "A-01"\n', 'name = "A-01"\nstale_policy = "yolo"\n'),
             "[station] stale_policy must be one of hold",
         ),
-        (('name = "A-01"\n', ""), "station.toml: [station] name is required"),
         (('name = "A-01"\n', 'name = "  "\n'), "[station] name must be a non-empty string"),
         (("[printer]\n", "[printers]\n"), "station.toml: unknown section [printers]"),
         (('kind = "dummy"\n', ""), "station.toml: [printer] kind is required"),
@@ -183,6 +182,115 @@ def test_the_example_file_parses_with_the_defaults():
     config = load_config(example)
     assert config.printer.kind == "network" and config.server.budget_ms == 300
     assert config.station.data_dir == Path("/var/lib/shipgate-station")
+    assert (config.screen, config.voice, config.light) == (ScreenConfig(), VoiceConfig(), LightConfig())
+
+
+def test_alert_sections(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL
+            + '[screen]\nport = 0\n[voice]\nenabled = true\ndir = "own"\n'
+            + '[light]\nkind = "serial"\ndevice = "/dev/tower"\nred = "1b 41"\nack_code = "SG-ACK-1"\n',
+        )
+    )
+    assert config.screen.port == 0 and config.screen.enabled
+    assert (
+        config.voice.enabled
+        and config.voice.dir == tmp_path / "own"
+        and config.voice.command == "aplay -q {file}"
+    )
+    assert (
+        config.light.red == b"\x1b\x41"
+        and config.light.green == b"\x14"
+        and config.light.ack_code == "SG-ACK-1"
+    )
+    assert config.printer.status and config.printer.status_interval_s == 10
+
+
+# -- the inline gate: [scanner] kind, [forward], [printer] on_pass -----------------------------
+
+
+def test_existing_configs_keep_serial_scanning_no_forwarding_and_a_pass_slip(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.scanner.kind == "serial"
+    assert config.forward.kind == "none" and config.printer.on_pass == "slip"
+
+
+def test_forwarding_turns_the_pass_slip_off_by_default(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + '[forward]\nkind = "hidg"\n'))
+    assert (config.forward.kind, config.forward.device, config.forward.suffix) == (
+        "hidg",
+        "/dev/hidg0",
+        "enter",
+    )
+    assert config.printer.on_pass == "none"
+    text = (
+        MINIMAL.replace('kind = "dummy"', 'kind = "dummy"\non_pass = "slip"') + '[forward]\nkind = "hidg"\n'
+    )
+    assert load_config(write(tmp_path, text)).printer.on_pass == "slip"
+
+
+def test_ch9329_and_hid_scanner(tmp_path):
+    text = MINIMAL + (
+        '[scanner]\nkind = "hid"\ndevice = "/dev/input/by-id/usb-scanner-event-kbd"\n'
+        '[forward]\nkind = "ch9329"\ndevice = "/dev/ttyUSB0"\nbaud = 115200\nsuffix = "tab"\nkey_delay_ms = 2\n'
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.scanner.kind == "hid" and config.scanner.device.endswith("event-kbd")
+    fc = config.forward
+    assert (fc.kind, fc.device, fc.baud, fc.suffix, fc.key_delay_ms) == (
+        "ch9329",
+        "/dev/ttyUSB0",
+        115200,
+        "tab",
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[forward]\nkind = "usb"\n', '[forward] kind must be one of none, hidg, ch9329 (got "usb")'),
+        ('[forward]\nkind = "ch9329"\n', "[forward] device is required"),
+        ('[forward]\nkind = "hidg"\nbaud = 9600\n', '[forward] baud is only used with kind = "ch9329"'),
+        (
+            '[forward]\nkind = "ch9329"\ndevice = "/dev/ttyUSB0"\nbaud = 1234\n',
+            "[forward] baud must be one of",
+        ),
+        ('[forward]\nsuffix = "CR"\n', "[forward] suffix must be one of enter, tab, none"),
+        ("[forward]\nkey_delay_ms = -1\n", "[forward] key_delay_ms must be at least 0"),
+        ('[scanner]\nkind = "bluetooth"\n', '[scanner] kind must be one of serial, hid (got "bluetooth")'),
+        ('[scanner]\nkind = "hid"\nbaud = 9600\n', '[scanner] baud is only used with kind = "serial"'),
+    ],
+)
+def test_inline_gate_mistakes_are_named(tmp_path, extra, message):
+    assert message in error_for(tmp_path, MINIMAL + extra)
+
+
+def test_printer_on_pass_is_checked(tmp_path):
+    text = MINIMAL.replace('kind = "dummy"', 'kind = "dummy"\non_pass = "waybill"')
+    assert '[printer] on_pass must be one of none, slip (got "waybill")' in error_for(tmp_path, text)
+
+
+def test_no_forwarding_at_a_handover_station(tmp_path):
+    text = MINIMAL.replace('name = "A-01"', 'name = "A-01"\nmode = "handover"') + '[forward]\nkind = "hidg"\n'
+    assert '[forward] kind must be "none" at a handover station' in error_for(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[light]\nkind = "serial"\n', "[light] device is required"),
+        ('[light]\nred = "zz"\n', "[light] red must be bytes in hex"),
+        ('[voice]\ncommand = "aplay"\n', "[voice] command must contain {file}"),
+        ("[screen]\nport = 70000\n", "[screen] port must be at most 65535"),
+        ("[screen]\nbright = true\n", "[screen] unknown key bright"),
+        ('[light]\nkind = "usb"\n', "[light] kind must be one of none, serial"),
+    ],
+)
+def test_alert_settings_errors_name_the_key(tmp_path, extra, message):
+    assert message in error_for(tmp_path, MINIMAL + extra)
 
 
 # -- the token never crosses the network in clear by accident -----------------------------------------

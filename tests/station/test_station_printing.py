@@ -20,6 +20,7 @@ from station.slips import (
     RED_ON,
     SlipContext,
     block_slip,
+    forward_failed_slip,
     hold_slip,
     pass_slip,
     printer_test_slip,
@@ -99,11 +100,12 @@ def test_hold_without_scan_id_has_no_qr():
     assert gb("磁盘已满") in data and b"\x1d(k" not in data and gb("本地判定") in data
 
 
-def test_pass_slip_prints_the_waybill():
+def test_pass_slip_is_a_check_slip_listing_the_goods_never_a_waybill():
     data = render(pass_slip(PASS, CTX))
-    code128 = b"\x1dkI" + bytes([len("{BSF1234567890123")]) + b"{BSF1234567890123"  # GS k 73 n data
-    assert in_order(data, CHINESE_ON, gb("顺丰速运"), code128, gb("运单号：SF1234567890123"))
-    assert in_order(data, gb("订单号：6920000000000000002"), gb("· 蓝色T恤 L ×1"), CUT)
+    assert in_order(data, CHINESE_ON, gb("可发货"), gb("核对单 非运单"), gb("订单号：6920000000000000002"))
+    assert in_order(data, gb("运单号：SF1234567890123"), gb("· 蓝色T恤 L ×1"), CUT)
+    assert b"\x1dk" not in data  # no tracking barcode a courier could scan
+    assert gb("顺丰速运") not in data  # no carrier banner
     assert RED_ON not in data and BUZZER not in data
 
 
@@ -117,10 +119,12 @@ def test_pass_slip_without_waybill_says_ok_to_ship():
     assert b"\x1dk" not in data
 
 
-def test_an_unprintable_barcode_falls_back_to_text():
-    odd = Outcome(SCAN_ID, "x", Decision.PASS, "clear", "可发货", Source.ONLINE, waybill=Waybill("运单号ÄÖ"))
-    data = render(pass_slip(odd, CTX))
-    assert gb("运单号") in data and CUT in data
+def test_forward_failed_slip_says_the_waybill_did_not_print():
+    data = render(forward_failed_slip(PASS, CTX))
+    assert in_order(
+        data, CHINESE_ON, gb("转发失败"), gb("运单未打印"), gb("订单号：6920000000000000002"), CUT
+    )
+    assert BUZZER in data and b"\x1dk" not in data
 
 
 def test_full_width_punctuation_prints_as_gb18030_not_question_marks():
@@ -173,7 +177,7 @@ def test_spooler_prints_in_order(capture_printer):
         printer.submit(slip_for(outcome, CTX))
     printer.stop()
     assert capture_printer.wait_for_jobs(3)
-    assert in_order(capture_printer.output(), gb("已退款"), gb("暂停发货"), b"{BSF1234567890123")
+    assert in_order(capture_printer.output(), gb("已退款"), gb("暂停发货"), gb("核对单 非运单"))
 
 
 def test_file_and_dummy_printers(tmp_path):

@@ -168,3 +168,46 @@ def test_lookups_are_fast(replica):
     for i in range(0, 5000, 5):
         assert replica.lookup(f"SF{i:013d}").order_id == f"69{i:017d}"
         assert replica.lookup(f"69{i:017d}") is not None
+
+
+def _files(replica) -> dict:
+    """Size and modification time of the replica's database, WAL and shared-memory files: any
+    write to them changes one (this process's other threads do not, unlike /proc/self/io)."""
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in replica.path.parent.glob("replica.sqlite3*")
+    }
+
+
+def test_idle_syncs_write_nothing(replica, client, clock):
+    replica.sync(client.gate_feed)  # the snapshot
+    before = _files(replica)
+    assert "replica.sqlite3-wal" in before
+    for _ in range(100):  # 100 syncs 5 s apart with nothing new: 500 s
+        clock.advance(5)
+        replica.sync(client.gate_feed)
+    assert _files(replica) == before
+    assert replica.age_s() == 0.0  # yet the replica knows it is fresh
+
+
+def test_the_sync_time_is_stored_with_a_change_or_every_persist_interval(
+    tmp_path, client, gate_server, clock
+):
+    replica = Replica(tmp_path / "r.sqlite3", clock=clock, persist_every_s=900)
+    replica.sync(client.gate_feed)
+    stored = clock()
+    clock.advance(600)
+    replica.sync(client.gate_feed)
+    replica.close()
+    reopened = Replica(tmp_path / "r.sqlite3", clock=clock)
+    assert reopened.last_sync == stored  # a restart sees the older time: stale sooner, never fresher
+    reopened.close()
+    replica = Replica(tmp_path / "r.sqlite3", clock=clock, persist_every_s=900)
+    clock.advance(300)  # 900 s since the stored time
+    replica.sync(client.gate_feed)
+    gate_server.put(ORDER_OK, Decision.BLOCK, Reason.REFUNDED, [TRACKING_OK])
+    clock.advance(5)
+    replica.sync(client.gate_feed)  # a change stores at once
+    replica.close()
+    reopened = Replica(tmp_path / "r.sqlite3", clock=clock)
+    assert reopened.last_sync == clock()
+    reopened.close()

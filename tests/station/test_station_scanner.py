@@ -249,3 +249,13 @@ def test_a_failing_callback_does_not_kill_the_scanner(virtual_scanner):
         assert scanner.is_alive()
     finally:
         scanner.stop()
+
+
+def test_auto_never_picks_a_tower_light_or_a_serial_bridge():
+    light = PortInfo("/dev/ttyACM2", 0x04D8, 0x000A, None, "tower light (CDC)")
+    ch9329 = PortInfo("/dev/ttyACM3", 0x1A86, 0x7523, None, "CH340 + CH9329")
+    ports = [light, ch9329, *PORTS]
+    assert resolve_device("auto", ports, exclude=["/dev/ttyACM2"]) == "/dev/ttyACM1"
+    assert resolve_device("auto", [light, ch9329], exclude=["/dev/ttyACM2"]) is None
+    assert resolve_device("auto", [light]) == "/dev/ttyACM2"  # not configured as a light: a candidate
+    assert resolve_device("/dev/ttyACM2", ports, exclude=["/dev/ttyACM2"]) == "/dev/ttyACM2"  # explicit wins

@@ -14,7 +14,7 @@ from alembic import op
 from server import secretbox
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -298,7 +298,8 @@ def test_bad_shops_say_why_and_change_nothing(as_admin, session, snapshot):
 def test_audit_page_lists_console_actions(as_admin):
     as_admin.post("/admin/operators", {"name": "李四", "badge": "P002"})
     text = as_admin.get("/admin/audit").get_data(as_text=True)
-    assert "operator.add" in text and "auth.login" in text and "user:admin" in text
+    assert "operator.add" in text and "auth.login" in text and "<td>admin</td>" in text
+    assert "user:admin" not in text  # people by name (server.console.people)
 
 
 # --- admins are never bound to a warehouse --------------------------------------------------------

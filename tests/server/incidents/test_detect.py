@@ -19,10 +19,12 @@ SCANNED = "2026-11-26T09:00:00+08:00"
 SCANNED_UNIX = int(datetime(2026, 11, 26, 1, 0, 0, tzinfo=UTC).timestamp())
 
 
-def test_a_refund_after_the_pass_opens_one_incident_with_its_story(session, station_scan, incidents):
+def test_a_refund_after_the_pass_opens_one_incident_with_its_story(session, station_scan, incidents, clock):
+    clock.set(datetime.fromisoformat(SCANNED))  # the server's time at the scan
     session.add(Operator(name="张三", badge="P001"))
     order = make_order(session, tracking_no="SF1234567890123")
     assert station_scan(order.order_id)["decision"] == "PASS"
+    clock.advance(minutes=1)  # the refund is learned a minute later
     refund(session, order, aftersale_type=2, update_time=SCANNED_UNIX + 30)
     [incident] = incidents()
     assert (incident.order_id, incident.trigger, incident.state) == (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,16 @@ CSS = Path(__file__).resolve().parents[3] / "server" / "console" / "static" / "i
 
 
 @pytest.fixture
-def handled(session, station_scan, as_lead) -> Incident:
+def handled(session, station_scan, as_lead, clock) -> Incident:
     session.add_all([Operator(name="张三", badge="P001"), Operator(name="李四", badge="P002")])
     order = make_order(session, tracking_no="SF1234567890123")
+    clock.set(datetime.fromisoformat("2026-11-26T08:59:00+08:00"))  # the server's time at each scan
     station_scan(order.order_id, operator="P002", at="2026-11-26T08:59:00+08:00")  # a PASS
+    clock.set(datetime.fromisoformat("2026-11-26T09:01:00+08:00"))  # the refund is learned
     refund(session, order, update_time=1_795_654_800)  # 2026-11-26 09:00:00 +08:00
+    clock.set(datetime.fromisoformat("2026-11-26T09:05:00+08:00"))
     station_scan(order.order_id, operator="P001", at="2026-11-26T09:05:00+08:00")  # now BLOCK
+    clock.advance(minutes=1)  # then the leads act
     incident = session.scalar(select(Incident))
     url = f"/incidents/{incident.id}"
     for name, data in [
@@ -73,9 +78,9 @@ def test_the_json_download_holds_the_whole_story(as_lead, handled):
     scans = [(s["station"], s["packer_name"], s["packer_badge"], s["decision"]) for s in pack["scans"]]
     assert scans == [("bench-1", "李四", "P002", "PASS"), ("bench-1", "张三", "P001", "BLOCK")]
     kinds = [m["kind"] for m in pack["timeline"]]
-    assert kinds[:3] == ["scan", "refund_succeeded", "scan"]  # PASS 08:59, refund 09:00, BLOCK 09:05
-    assert kinds[3:] == [
-        "detected",
+    # PASS 08:59, refund 09:00 (detected when learned, 09:01), BLOCK 09:05
+    assert kinds[:4] == ["scan", "refund_succeeded", "detected", "scan"]
+    assert kinds[4:] == [
         "outcome",
         "contact",
         "ledger",
