@@ -169,15 +169,16 @@ def make_worker(sessions, sandbox, shop):
 
 # -- open exceptions, made the real way (a station scan) ------------------------------------------
 
-SCANNED_AT = "2026-11-26T09:00:00+08:00"
-
 
 @pytest.fixture
-def station_scan(client, auth):
-    """Scan a code at bench-1 through the station API; returns the answer."""
+def station_scan(client, auth, clock):
+    """Scan a code at bench-1 through the station API; returns the answer. The scan is made at
+    the server's clock unless `at` says otherwise (then set the clock there too: the server
+    bounds a scan's time by its own)."""
 
-    def scan(code: str, operator: str | None = "P001", at: str = SCANNED_AT) -> dict:
-        body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": at, "operator": operator}
+    def scan(code: str, operator: str | None = "P001", at: str | None = None) -> dict:
+        scanned_at = at or clock.now().isoformat()
+        body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": scanned_at, "operator": operator}
         response = client.post("/api/v1/scans", json=body, headers=auth)
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.json

@@ -25,6 +25,11 @@ from station.config import parse_config
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 
 
+def _now() -> str:
+    """The station's clock at the scan (the server bounds a scan's time by its own)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
 def _name(text: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
 
@@ -100,7 +105,7 @@ def test_the_station_trusts_the_ca_file_from_its_config(tls_front, private_ca):
     server = _config(tls_front, f'ca_file = "{private_ca / "ca.pem"}"').server
     client = GateClient(server.url, server.token, budget_s=5, sync_timeout_s=5, verify=server.verify)
     try:
-        result = client.scan(str(uuid.uuid4()), ORDER_OK, None, "2024-05-01T08:00:00.000+00:00", "bench")
+        result = client.scan(str(uuid.uuid4()), ORDER_OK, None, _now(), "bench")
     finally:
         client.close()
     assert result.decision is Decision.PASS
@@ -111,6 +116,6 @@ def test_without_the_ca_file_the_station_refuses_the_server(tls_front):
     client = GateClient(server.url, server.token, budget_s=5, sync_timeout_s=5, verify=server.verify)
     try:
         with pytest.raises(GateError):
-            client.scan(str(uuid.uuid4()), ORDER_OK, None, "2024-05-01T08:00:00.000+00:00", "bench")
+            client.scan(str(uuid.uuid4()), ORDER_OK, None, _now(), "bench")
     finally:
         client.close()
