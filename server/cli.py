@@ -73,10 +73,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     from waitress import serve as waitress_serve
 
     from server.app import create_app
+    from server.checkpoints import Checkpointer
     from server.incidents.robots import RobotSender
     from server.logs import Sampled
 
     settings = ctx.settings
+    checkpointer = Checkpointer(ctx.engine).start()  # SQLite: WAL checkpoints in their own thread
     app = create_app(settings, engine=ctx.engine, migrate=False, clock=ctx.clock)
     logging.getLogger("waitress.queue").addFilter(Sampled(every_s=60))  # one line per queued request
     host, port = host or settings.host, port or settings.port
@@ -100,6 +102,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         waitress_serve(app, host=host, port=port, **options)
     finally:
         sender.stop()
+        checkpointer.stop()
 
 
 @main.command(name="data-key")

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from douyin_sandbox import Sandbox, SandboxConfig, SandboxServer
 from server import clock, db, secretbox
 from server.app import create_app
+from server.checkpoints import Checkpointer
 from server.console.accounts import create_user
 from server.incidents.robots import RobotSender
 from server.models import GateEntry, Operator, Role, Shop, Warehouse
@@ -91,6 +92,7 @@ class Demo:
         secretbox.install(settings.data_key)  # the seed below writes the shop's secret, sealed
         self.engine = db.make_engine(settings.resolved_database_url)
         db.upgrade(self.engine)
+        self.checkpointer = Checkpointer(self.engine).start()  # as `serve` runs it
         self.clock = clock.SystemClock()
         self.sessions = clock.sessions(self.engine, self.clock)
         token = self._seed(config)
@@ -181,6 +183,8 @@ class Demo:
             self._http.close()
         if getattr(self, "sandbox", None) is not None:
             self.sandbox.stop()
+        if getattr(self, "checkpointer", None) is not None:
+            self.checkpointer.stop()
         for thread in self._threads:
             thread.join(timeout=5)
 

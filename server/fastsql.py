@@ -31,10 +31,13 @@ class Prepared:
         self.order = list(compiled.positiontup or []) if self.positional else []
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
         self.binds = {}
+        self.none_passes: set[str] = set()  # binds whose processor turns None into None
         for name, bind in compiled.binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.binds[name] = processor
+                if _keeps_none(processor):
+                    self.none_passes.add(name)
         self.columns: list[str] = []
         self.results: list[Any] = []
         for column in statement.exported_columns:  # a SELECT's columns, or an INSERT's RETURNING
@@ -42,12 +45,14 @@ class Prepared:
             self.results.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        binds = self.binds
+        """The DBAPI parameters: each value through its type's bind processor, except a None the
+        processor would return as None anyway (most nullable columns of a scan are None)."""
+        binds, skip = self.binds, self.none_passes
         if self.defaults:
             values = {**self.defaults, **values}
-        if self.positional:
-            return [binds[n](values[n]) if n in binds else values[n] for n in self.order]
-        return {n: binds[n](v) if n in binds else v for n, v in values.items()}
+        if self.positional:  # (a name may appear more than once in the order)
+            return [_bound(binds, skip, name, values[name]) for name in self.order]
+        return {name: _bound(binds, skip, name, value) for name, value in values.items()}
 
     def row(self, raw: tuple | None) -> dict | None:
         if raw is None:
@@ -60,3 +65,16 @@ class Prepared:
     def first(self, cursor, values: Mapping[str, Any]) -> dict | None:
         cursor.execute(self.sql, self.params(values))
         return self.row(cursor.fetchone())
+
+
+def _bound(binds: dict, skip: set, name: str, value: Any) -> Any:
+    process = binds.get(name)
+    return value if process is None or (value is None and name in skip) else process(value)
+
+
+def _keeps_none(processor) -> bool:
+    """Whether a bind processor maps None to None (JSON, for one, does not: it writes 'null')."""
+    try:
+        return processor(None) is None
+    except Exception:  # noqa: BLE001 - a processor that refuses None must still be asked
+        return False

@@ -97,19 +97,31 @@ def codes_of(order: OrderView) -> list[str]:
 
 
 def label_of(order: OrderView) -> dict | None:
-    """What a PASS prints: the newest current waybill and the goods; None without a waybill."""
+    """What a PASS prints: the newest current waybill and the goods; None without a waybill.
+    Built to the wire contract (shipgate.wire.Waybill): texts without NUL and within its limits,
+    so a scan answer can carry it as it is (`Waybill.of_label`)."""
     if not order.waybills:
         return None
     waybill = max(order.waybills, key=lambda w: (w.issued_at, w.id))
     return {
-        "tracking_no": waybill.tracking_no,
-        "company": waybill.company,
+        "tracking_no": _fit(waybill.tracking_no, 64),
+        "company": _fit(waybill.company, 64),
         "order_id": order.order_id,
         "items": [
-            {"sku_order_id": s.sku_order_id, "name": s.product_name, "code": s.code, "num": s.item_num}
+            {
+                "sku_order_id": s.sku_order_id,
+                "name": _fit(s.product_name, 256),
+                "code": None if s.code is None else _fit(s.code, 64),
+                "num": s.item_num,
+            }
             for s in order.sku_orders
         ],
     }
+
+
+def _fit(value: str | None, limit: int) -> str:
+    """Douyin's text as the wire takes it: no NUL, at most `limit` characters."""
+    return (value or "").replace("\x00", "")[:limit]
 
 
 def bump_versions(session: Session, count: int) -> range:

@@ -62,9 +62,14 @@ class ScanJournal:
         with self._pending_lock:
             return len(self._pending)
 
-    def write(self, row: dict, exception: dict | None) -> tuple[int | None, int | None]:
+    def write(self, row: dict, exception: dict | None, connection=None) -> tuple[int | None, int | None]:
         """Commit one scan (and its exception). Returns (scan primary key, exception id); the scan
         key is None when this station already sent this scan_id.
+
+        `connection` is the caller's DBAPI connection (the request's, which the scan was decided
+        on): if this thread commits, it commits there, so a scan checks out one connection, not
+        two. Its open transaction, if any, is committed with the batch (the scan path only reads
+        before it writes). Without one, the committer takes a connection from the pool.
 
         The first thread to arrive commits; those arriving meanwhile queue and each sleeps on its
         own lock. The committer wakes exactly the ones it committed, then hands the next batch to
@@ -76,12 +81,12 @@ class ScanJournal:
         if not lead:
             item.wake.acquire()
         if not item.done:
-            self._lead()
+            self._lead(connection)
         if item.error is not None:
             raise JournalUnavailable(str(item.error)) from item.error
         return item.scan_pk, item.exception_id
 
-    def _lead(self) -> None:
+    def _lead(self, connection) -> None:
         """Commit the oldest pending scans (the caller's among them), then pass the lead on.
 
         The caller's row is always in this batch, so a write never answers "duplicate" for a row
@@ -90,11 +95,11 @@ class ScanJournal:
         with self._pending_lock:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
         try:
-            self._commit(batch)
+            self._commit(batch, connection)
             if len(batch) > 1 and any(i.error is not None for i in batch):
                 for alone in batch:  # one bad row must not fail the others: each on its own
                     alone.error = None
-                    self._commit([alone])
+                    self._commit([alone], connection)
         except Exception as exc:  # noqa: BLE001 - e.g. no connection to be had: every waiter learns of it
             for item in batch:
                 item.scan_pk = item.exception_id = None
@@ -126,8 +131,10 @@ class ScanJournal:
         finally:
             self._pass_lead()
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        connection = self._engine.raw_connection()
+    def _commit(self, batch: list[_Pending], connection=None) -> None:
+        own = connection is None
+        if own:
+            connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
             for item in batch:
@@ -144,7 +151,8 @@ class ScanJournal:
                 item.scan_pk = item.exception_id = None
                 item.error = exc
         finally:
-            connection.close()
+            if own:
+                connection.close()
 
 
 def _insert_statement(table):

@@ -224,7 +224,7 @@ class Gate:
                 "resolution": None,
                 "note": None,
             }
-        scan_pk, exception_id = self.journal.write(row, exception)
+        scan_pk, exception_id = self.journal.write(row, exception, cursor.connection)
         if scan_pk is None:  # this station sent this scan_id before: answer as we did then
             return self._stored(station, request), True
         if reason is Reason.DRILL:
@@ -272,7 +272,7 @@ def wire_answer(
         gate_version=row["gate_version"],
         decided_at=row["received_at"],
         exception_id=exception_id,
-        waybill=Waybill.from_json(label) if label else None,
+        waybill=Waybill.of_label(label) if label else None,
     )
 
 

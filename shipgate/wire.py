@@ -436,6 +436,21 @@ class Waybill:
         return body
 
     @classmethod
+    def of_label(cls, label: dict) -> Waybill:
+        """A gate entry's label, which the server built to this contract itself
+        (server.gatestate.label_of): taken as it is, on the scan path, without checking again."""
+        items = label.get("items") or ()
+        return cls(
+            tracking_no=label["tracking_no"],
+            company=label.get("company") or "",
+            order_id=label.get("order_id"),
+            items=tuple(
+                WaybillItem(i["sku_order_id"], i.get("name", ""), i.get("code"), i.get("num", 1))
+                for i in items
+            ),
+        )
+
+    @classmethod
     def from_json(cls, data: Any, where: str = "waybill") -> Waybill | None:
         if data is None:
             return None

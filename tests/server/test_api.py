@@ -7,7 +7,9 @@ import pytest
 from factories import make_order, refund
 from sqlalchemy import func, select
 
-from server.models import AuditLog, Scan, ScanException, Station
+from server.gatestate import recompute_many
+from server.models import AuditLog, Scan, ScanException, SkuOrder, Station
+from shipgate.wire import Decision, ScanAnswer
 
 NOW = "2026-11-26T09:00:00+08:00"
 
@@ -31,6 +33,24 @@ def test_pass_for_a_clear_order_with_its_waybill(client, auth, session):
     assert [i["sku_order_id"] for i in answer["waybill"]["items"]] == [s.sku_order_id for s in order.skus]
     assert answer["exception_id"] is None
     assert count(session, ScanException) == 0
+
+
+def test_a_pass_answer_keeps_to_the_contract_whatever_douyin_named_the_goods(client, auth, session):
+    """The waybill in a PASS is the gate entry's label as stored: label_of fits Douyin's texts to
+    the wire's limits (no NUL, 256 characters a name, 64 a merchant code) so the station accepts it."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL itself refuses NUL and over-long names; SQLite stores what it is given")
+    order = make_order(session, tracking_no="SF1234567890124", commit=False)
+    sku = session.get(SkuOrder, order.skus[0].sku_order_id)
+    sku.product_name, sku.code = "长" * 250 + "\x00" + "名" * 40, "C" * 64
+    session.commit()
+    recompute_many(session, [order.order_id])
+    session.commit()
+    body = scan(client, auth, order.order_id).json
+    answer = ScanAnswer.from_json(body)  # the station's parser
+    assert answer.decision is Decision.PASS
+    [item] = answer.waybill.items
+    assert item.name == "长" * 250 + "名" * 6 and item.code == "C" * 64
 
 
 @pytest.mark.parametrize("by", ["order_id", "sku_order_id", "tracking_no"])
