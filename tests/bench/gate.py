@@ -321,6 +321,7 @@ def main(
         phases = [
             ("bare GET /healthz", bare_url + "/healthz", "get", bare_pids),
             ("bare POST /read (one read)", bare_url + "/read", "scan", bare_pids),
+            ("bare POST /write (read+insert)", bare_url + "/write", "scan", bare_pids),
             ("project GET /healthz", project_url + "/healthz", "get", project_pids),
             ("project POST /api/v1/scans", project_url + "/api/v1/scans", "scan", project_pids),
         ]
@@ -337,7 +338,7 @@ def main(
                 figures = wrk(label, url, mode=mode, seconds=seconds, connections=connections, env=env)
                 figures.cpu_us = (cpu_seconds(pids) - cpu) * 1e6 / max(1, figures.requests)
                 results.setdefault(label, []).append(figures)
-                if url.endswith("/scans"):
+                if url.endswith(("/scans", "/write")):
                     answered += sum(warm.decisions.values()) + sum(figures.decisions.values())
                 print(("" if rounds == 1 else f"[{round_no + 1}] ") + figures.line(), flush=True)
                 if spy is not None:
@@ -347,17 +348,19 @@ def main(
             journaled = conn.scalar(select(func.count()).select_from(Scan))
     summary = {}
     for i in range(rounds):
-        bh, br, ph, ps = (results[label][i] for label, *_rest in phases)
+        bh, br, bw, ph, ps = (results[label][i] for label, *_rest in phases)
         ratio_scan = ps.rate / br.rate if br.rate else 0.0
+        ratio_write = ps.rate / bw.rate if bw.rate else 0.0
         ratio_health = ph.rate / bh.rate if bh.rate else 0.0
         print(
             ("" if rounds == 1 else f"[{i + 1}] ")
-            + f"ratios: scans/bare one-read {ratio_scan:.2f}, healthz/bare healthz {ratio_health:.2f}, "
-            f"scan p99 {ps.p99_ms:.1f} ms; by CPU per request (bare/project): "
-            f"scans {br.cpu_us / ps.cpu_us:.2f}, healthz {bh.cpu_us / ph.cpu_us:.2f}"
+            + f"ratios: scans/bare one-read {ratio_scan:.2f}, scans/bare read+insert {ratio_write:.2f}, "
+            f"healthz/bare healthz {ratio_health:.2f}, scan p99 {ps.p99_ms:.1f} ms; by CPU per request "
+            f"(bare/project): scans {br.cpu_us / ps.cpu_us:.2f} (read+insert {bw.cpu_us / ps.cpu_us:.2f}), "
+            f"healthz {bh.cpu_us / ph.cpu_us:.2f}"
         )
         summary = {"scans_per_s": ps.rate, "scan_p99_ms": ps.p99_ms, "ratio_scan": ratio_scan,
-                   "ratio_health": ratio_health}  # fmt: skip
+                   "ratio_write": ratio_write, "ratio_health": ratio_health}  # fmt: skip
     print(TARGETS)
     print(
         f"scans answered with a decision {answered:,}, journaled in the database {journaled:,} (warm-ups included)"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-PARTS = ["gate", "ingest", "freshness", "station"]
+PARTS = ["gate", "scan_cpu", "ingest", "freshness", "station"]
 
 
 def main() -> None:
@@ -43,6 +43,10 @@ def main() -> None:
                 rounds=args.rounds,
                 profile=args.profile,
             )
+        elif part == "scan_cpu":
+            import scan_cpu
+
+            scan_cpu.main()
         elif part == "station":
             import station_path
 

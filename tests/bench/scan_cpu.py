@@ -25,7 +25,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-SORT = ("tottime",)
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -142,7 +141,7 @@ def main(orders: int = 20_000, requests: int = 5_000, profile: bool = False) -> 
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [scan(requests + i) for i in range(requests)])
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(*SORT).print_stats(45)
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         print(out.getvalue())
     return figures
 

@@ -17,9 +17,7 @@ from server import db, secretbox
 from server.settings import Settings
 from server.stations import enrol
 
-THREADS = int(
-    os.environ.get("SG_THREADS", "8")
-)  # waitress threads of every benchmarked process (the bare app's too)
+THREADS = 8  # waitress threads of every benchmarked process (the bare app's too)
 # One data key for the run: every server process and the loader seal and read the same secrets.
 DATA_KEY = secretbox.new_key()
 
