@@ -36,6 +36,7 @@ KIOSK_USER=shipgate-kiosk
 KIOSK_UNIT_PATH=/etc/systemd/system/shipgate-kiosk.service
 WATCHDOG_CONF_PATH=/etc/systemd/system.conf.d/shipgate-watchdog.conf
 CHRONY_CONF_PATH=/etc/chrony/conf.d/shipgate.conf
+CA_PATH=/etc/shipgate/ca.pem
 
 usage() {
     cat <<EOF
@@ -47,6 +48,10 @@ Server
   --token-file FILE       read the token from FILE instead (keeps it out of ps and shell history);
                           or set SHIPGATE_STATION_TOKEN in the environment
   --budget-ms N           time the bench waits for the server before deciding offline   [300]
+  --ca-file FILE          PEM of the private CA that signed the server's certificate; copied to
+                          /etc/shipgate/ca.pem and named in [server] ca_file
+  --insecure-http         allow an http:// server on another machine (the token travels in clear;
+                          only on a trusted network): [server] insecure_http = true
 
 Station
   --name NAME             station name as registered on the server                    [hostname]
@@ -103,7 +108,7 @@ run() { echo "+ $*"; "$@"; }
 
 # ---------------------------------------------------------------------------------------------------------
 # Options
-SERVER_URL="" TOKEN="" TOKEN_FILE="" BUDGET_MS=300
+SERVER_URL="" TOKEN="" TOKEN_FILE="" BUDGET_MS=300 CA_FILE="" INSECURE_HTTP=0
 NAME="" MODE=bench DATA_DIR=$DEFAULT_DATA_DIR REPLICA_MAX_AGE=""
 SCANNER="" SCANNER_BAUD=9600 SCANNER_SUFFIX=CR
 PRINTER_KIND="" PRINTER_VID="" PRINTER_PID="" PRINTER_HOST="" PRINTER_PORT=9100
@@ -124,6 +129,8 @@ while [[ $# -gt 0 ]]; do
         --token) need_arg "$@"; TOKEN=$2; shift 2 ;;
         --token-file) need_arg "$@"; TOKEN_FILE=$2; shift 2 ;;
         --budget-ms) need_arg "$@"; BUDGET_MS=$2; shift 2 ;;
+        --ca-file) need_arg "$@"; CA_FILE=$2; shift 2 ;;
+        --insecure-http) INSECURE_HTTP=1; shift ;;
         --name) need_arg "$@"; NAME=$2; shift 2 ;;
         --mode) need_arg "$@"; MODE=$2; shift 2 ;;
         --data-dir) need_arg "$@"; DATA_DIR=$2; shift 2 ;;
@@ -239,6 +246,20 @@ if [[ $WRITE_CONFIG == 1 ]]; then
     [[ -n $SERVER_URL ]] || die "--server-url is required"
     [[ $SERVER_URL =~ ^https?://[^[:space:]/]+ ]] || die "--server-url must start with https:// or http://: $SERVER_URL"
     SERVER_URL=${SERVER_URL%/}
+    if [[ $SERVER_URL == http://* && $INSECURE_HTTP == 0 ]]; then
+        host=${SERVER_URL#http://}; host=${host%%/*}; host=${host%:*}
+        case $host in
+            localhost|127.*|\[::1\]) ;;
+            *) die "--server-url is http:// to another machine: the token would travel in clear. Use https:// (with --ca-file for a private CA), or --insecure-http on a trusted network" ;;
+        esac
+    fi
+    if [[ -n $CA_FILE ]]; then
+        [[ -f $CA_FILE && -r $CA_FILE ]] || die "--ca-file is not a readable file: $CA_FILE"
+        grep -q -- "-----BEGIN CERTIFICATE-----" "$CA_FILE" || die "--ca-file holds no PEM certificate: $CA_FILE"
+        if command -v openssl >/dev/null && ! openssl x509 -noout -in "$CA_FILE" 2>/dev/null; then
+            die "--ca-file is not a certificate openssl can read: $CA_FILE"
+        fi
+    fi
     [[ -n $TOKEN ]] || die "a station token is required (--token, --token-file or SHIPGATE_STATION_TOKEN)"
     [[ -n $NAME ]] || NAME=$(hostname 2>/dev/null || echo station)
     [[ -n $SCANNER ]] || SCANNER=auto
@@ -396,6 +417,14 @@ write_config() {
         echo "token = $(toml_str "$TOKEN")"
         echo "# How long a scan waits for the server before the station decides from its replica."
         echo "budget_ms = $BUDGET_MS"
+        if [[ -n $CA_FILE ]]; then
+            echo "# The private CA that signed the server's certificate (--ca-file)."
+            echo "ca_file = $(toml_str "$CA_PATH")"
+        fi
+        if [[ $INSECURE_HTTP == 1 ]]; then
+            echo "# http:// to another machine: the token travels in clear (--insecure-http)."
+            echo "insecure_http = true"
+        fi
         echo
         echo "[scanner]"
         echo "# /dev/scanner (udev symlink), /dev/ttyACM0, \"auto\" or \"vid:pid\"."
@@ -454,6 +483,10 @@ if [[ $WRITE_CONFIG == 1 ]]; then
         backup=$target.$(date +%Y%m%d%H%M%S).bak
         say "Backing up the existing config to $backup"
         cp -p -- "$target" "$backup"
+    fi
+    if [[ -n $CA_FILE ]]; then
+        say "Installing the server's CA certificate to $ROOT$CA_PATH"
+        install -m 0644 -- "$CA_FILE" "$ROOT$CA_PATH"
     fi
     say "Writing $target"
     tmp=$(umask 077 && mktemp "$ROOT/etc/shipgate/.station.toml.XXXXXX")

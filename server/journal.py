@@ -133,9 +133,9 @@ class ScanJournal:
 
     def _commit(self, batch: list[_Pending], connection=None) -> None:
         own = connection is None
-        if own:
-            connection = self._engine.raw_connection()
         try:
+            if own:
+                connection = self._engine.raw_connection()
             cursor = connection.cursor()
             for item in batch:
                 inserted = self._insert_scan.first(cursor, item.row)
@@ -145,13 +145,14 @@ class ScanJournal:
                     item.exception_id = self._insert_exception.first(cursor, values)["id"]
             connection.commit()
         except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
-            with contextlib.suppress(Exception):
-                connection.rollback()
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.rollback()
             for item in batch:
                 item.scan_pk = item.exception_id = None
                 item.error = exc
         finally:
-            if own:
+            if own and connection is not None:
                 connection.close()
 
 

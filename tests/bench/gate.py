@@ -221,7 +221,7 @@ class BareProcess(Child):
 
 def nginx_in_front(ports: list[int]):
     """One nginx balancing over `ports` (the soak's configuration, tests/soak/soak_net.py)."""
-    sys.path.insert(0, str(HERE.parent / "soak"))
+    sys.path[:0] = [str(HERE.parent / "soak"), str(HERE.parent)]  # soak_net imports tests/polling.py
     from soak_net import Nginx
 
     return Nginx(Path(tempfile.mkdtemp(prefix="shipgate-bench-nginx-")), free_port(), free_port(), ports)

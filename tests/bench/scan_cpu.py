@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bare_app  # noqa: E402
-from gate import load_orders  # noqa: E402
+from gate import empty_postgres, load_orders  # noqa: E402
 from serverproc import DATA_KEY  # noqa: E402
 
 from server import db, secretbox  # noqa: E402
@@ -89,9 +89,11 @@ def cpu_per_request(label: str, send, n: int) -> float:
     return us
 
 
-def main(orders: int = 20_000, requests: int = 5_000, profile: bool = False) -> dict:
+def main(
+    orders: int = 20_000, requests: int = 5_000, profile: bool = False, postgres: str | None = None
+) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="shipgate-bench-cpu-"))
-    url = f"sqlite:///{workdir / 'gate.db'}"
+    url = empty_postgres(postgres) if postgres else f"sqlite:///{workdir / 'gate.db'}"
     settings = Settings.from_env(
         {"SHIPGATE_DATABASE_URL": url, "SHIPGATE_SECRET_KEY": "bench", "SHIPGATE_DATA_KEY": DATA_KEY}
     )
@@ -126,16 +128,23 @@ def main(orders: int = 20_000, requests: int = 5_000, profile: bool = False) -> 
         data = body(i)
         call(bare, dict(read_env, CONTENT_LENGTH=str(len(data))), data)
 
-    print(f"{orders:,} orders on SQLite, {requests:,} requests a phase, one thread, no sockets")
+    def write(i: int) -> None:
+        data = body(10 * requests + i)  # scan ids of their own
+        call(bare, dict(read_env, PATH_INFO="/write", CONTENT_LENGTH=str(len(data))), data)
+
+    where = "PostgreSQL" if postgres else "SQLite"
+    print(f"{orders:,} orders on {where}, {requests:,} requests a phase, one thread, no sockets")
     figures = {
         "bare_healthz": cpu_per_request("bare /healthz", lambda _i: call(bare, bare_health), requests),
         "bare_read": cpu_per_request("bare one-read", read, requests),
+        "bare_write": cpu_per_request("bare read+insert", write, requests),
         "project_healthz": cpu_per_request("project /healthz", lambda _i: call(project, project_health), requests),
         "project_scan": cpu_per_request("project scan", scan, requests),
     }  # fmt: skip
     print(
         f"  scans ÷ one-read (throughput ratio at one core): {figures['bare_read'] / figures['project_scan']:.2f}"
-        f" (target 0.7); healthz ÷ bare: {figures['bare_healthz'] / figures['project_healthz']:.2f} (target 0.8)"
+        f" (target 0.7); scans ÷ read+insert: {figures['bare_write'] / figures['project_scan']:.2f};"
+        f" healthz ÷ bare: {figures['bare_healthz'] / figures['project_healthz']:.2f} (target 0.8)"
     )
     if profile:
         profiler = cProfile.Profile()
@@ -151,5 +160,8 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of the scans")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="this PostgreSQL database (emptied first; never `test`)"
+    )
     args = parser.parse_args()
-    main(args.orders, args.requests, args.profile)
+    main(args.orders, args.requests, args.profile, args.postgres)

@@ -64,6 +64,9 @@ BASE_ARGS = [
 ]
 
 
+MINIMAL = ["--server-url", "https://s", "--token", "t", "--printer-kind", "dummy"]
+
+
 def snapshot() -> dict[str, object]:
     state = {}
     for name in WATCHED_PATHS:
@@ -146,8 +149,67 @@ def test_help_lists_every_flag(deploy_dir):
         "--yes",
         "--skip-pip",
         "--offline",
+        "--ca-file",
+        "--insecure-http",
     ):
         assert flag in out
+
+
+def a_ca_certificate(path: Path) -> Path:
+    """A self-signed CA certificate in PEM (what IT copies from its private CA)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Warehouse CA")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_a_private_ca_is_installed_and_named_in_the_config(run_install, tmp_path):
+    station_config = pytest.importorskip("station.config")
+    ca = a_ca_certificate(tmp_path / "warehouse-ca.pem")
+    result = run_install("--yes", "--skip-pip", "--server-url", "https://shipgate.lan", "--token", "t",
+                         "--printer-kind", "dummy", "--ca-file", str(ca))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    installed = tmp_path / "root/etc/shipgate/ca.pem"
+    assert installed.read_bytes() == ca.read_bytes() and stat.S_IMODE(installed.stat().st_mode) == 0o644
+    written = (tmp_path / "root/etc/shipgate/station.toml").read_text()
+    assert tomllib.loads(written)["server"]["ca_file"] == "/etc/shipgate/ca.pem"
+    # the station's own loader takes it (the path pointed at the staged copy: nothing is in /etc here)
+    staged = written.replace('"/etc/shipgate/ca.pem"', f'"{installed}"')
+    (tmp_path / "staged.toml").write_text(staged)
+    assert station_config.load_config(tmp_path / "staged.toml").server.ca_file == str(installed)
+
+
+def test_http_to_another_machine_needs_insecure_http(run_install, tmp_path):
+    station_config = pytest.importorskip("station.config")
+    args = ("--yes", "--skip-pip", "--token", "t", "--printer-kind", "dummy")
+    refused = run_install(*args, "--server-url", "http://192.0.2.10:8080")
+    assert refused.returncode == 2 and "--insecure-http" in refused.stderr
+    assert not (tmp_path / "root/etc/shipgate/station.toml").exists()
+    local = run_install(*args, "--server-url", "http://127.0.0.1:8080")
+    assert local.returncode == 0, local.stderr
+    allowed = run_install(*args, "--server-url", "http://192.0.2.10:8080", "--insecure-http")
+    assert allowed.returncode == 0, allowed.stderr
+    config = station_config.load_config(tmp_path / "root/etc/shipgate/station.toml")
+    assert config.server.url == "http://192.0.2.10:8080" and config.server.insecure_http
 
 
 def test_prefix_install_writes_config_unit_and_rules_and_nothing_else(
@@ -212,7 +274,7 @@ def test_usb_printer_ids_become_toml_integers(run_install, tmp_path):
         "--yes",
         "--skip-pip",
         "--server-url",
-        "http://10.0.0.2:8080",
+        "https://10.0.0.2:8443",
         "--token",
         "t",
         "--printer-kind",
@@ -282,6 +344,14 @@ def test_token_from_file_or_environment(run_install, tmp_path):
         (
             ["--server-url", "https://s", "--token", "t", "--printer-kind", "dummy", "--bogus"],
             "unknown option",
+        ),
+        (
+            [*MINIMAL, "--ca-file", "/nonexistent.pem"],
+            "not a readable file",
+        ),
+        (
+            [*MINIMAL, "--ca-file", "/etc/hostname"],
+            "no PEM certificate",
         ),
     ],
 )
