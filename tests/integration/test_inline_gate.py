@@ -127,7 +127,9 @@ def test_server_down_a_fresh_replica_forwards_a_good_order_and_never_a_refunded_
         assert pc.codes() == [clear.order_id]
         assert [e.source for e in bench.journal.entries()] == ["offline", "offline"]
         server = LiveServer(app, port=server.port).start()  # back: the scans, then the forwarding
-        assert wait_until(lambda: forward_state(session, clear.order_id) == ["forwarded"], timeout=10)
+        assert wait_until(
+            lambda: forward_state(session, clear.order_id) == ["forwarded"], timeout=30
+        )  # two uplink cycles and load
         assert forward_state(session, refunded.order_id) == [None]
     finally:
         server.stop()
@@ -190,7 +192,9 @@ def test_a_keyboard_scanner_grabbed_through_evdev_feeds_the_inline_gate(
         assert pc.wait_for(1)
         assert wait_until(lambda: len(bench.journal.entries()) == 2)
         assert pc.codes() == ["SF1234567890123"]
-        assert wait_until(lambda: forward_state(session, clear.order_id) == ["forwarded"], timeout=10)
+        assert wait_until(
+            lambda: forward_state(session, clear.order_id) == ["forwarded"], timeout=30
+        )  # two uplink cycles and load
         assert forward_state(session, refunded.order_id) == [None]
     finally:
         stop.set()
