@@ -2,9 +2,9 @@
 
 In WAL mode a commit appends its pages to the -wal file. By default, once the file holds 1,000
 pages, the commit that crossed the line also copies them back into the database and syncs both
-files (a "checkpoint"). Measured on the 2-core bench machine (`tests/bench/scan_cpu.py`'s notes in
-the README), that commit then takes 17–31 ms instead of ~0.1 ms, and with the group-committed
-journal every scan waiting behind it waits as long: that was the gate's p99.
+files (a "checkpoint"). Measured on the 2-core bench machine (README, "The gate against a bare
+Flask app"), that commit then takes 17–31 ms instead of ~0.1 ms, and with the group-committed
+journal every scan waiting behind it waits as long.
 
 A `Checkpointer` runs the checkpoints in its own thread instead, every `interval_s`, in PASSIVE
 mode (it never blocks a reader or a writer; sqlite3 releases the GIL while it copies and syncs).

@@ -97,9 +97,19 @@ def init_app(app: Flask, engine: Engine, clock: Clock) -> None:
 
 
 def raw_cursor():
-    """A DBAPI cursor on the request's raw connection, for the scan path's prepared statements."""
+    """A DBAPI cursor on the request's raw connection, for the scan path's prepared statements.
+
+    On PostgreSQL that connection reads in autocommit: a read needs no transaction, and one left
+    open would cost a BEGIN before the first read, a ROLLBACK when the pool takes the connection
+    back, and psycopg's prepared statements (which every ROLLBACK clears). The journal opens a
+    transaction only where a write must be atomic (server/journal.py). SQLite is unchanged: its
+    driver opens a transaction only before a write anyway."""
     if "db_raw" not in g:
-        g.db_raw = current_app.extensions["shipgate.engine"].raw_connection()
+        engine = current_app.extensions["shipgate.engine"]
+        raw = engine.raw_connection()
+        if engine.dialect.name == "postgresql":
+            raw.dbapi_connection.autocommit = True  # idle after the pool's pre-ping
+        g.db_raw = raw
     return g.db_raw.cursor()
 
 
@@ -116,4 +126,18 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
     raw = g.pop("db_raw", None)
     if raw is not None:
+        _back_to_transactions(raw)
         raw.close()  # back to the pool, which rolls back anything left open
+
+
+def _back_to_transactions(raw) -> None:
+    """Undo raw_cursor's autocommit before the pool hands the connection to a session; a
+    connection that cannot be reset is dropped from the pool instead."""
+    dbapi = raw.dbapi_connection
+    if dbapi is None or getattr(dbapi, "autocommit", False) is not True:
+        return
+    try:
+        dbapi.rollback()  # nothing is open on the scan path; this only guards a failed journal write
+        dbapi.autocommit = False
+    except Exception:  # noqa: BLE001 - e.g. the server went away: never reuse this connection
+        raw.invalidate()

@@ -133,9 +133,15 @@ class ScanJournal:
 
     def _commit(self, batch: list[_Pending], connection=None) -> None:
         own = connection is None
+        # The scan path's PostgreSQL connection reads in autocommit (server.db.raw_cursor): one scan
+        # without an exception is one INSERT, atomic by itself; anything more is one transaction.
+        autocommit = getattr(connection, "autocommit", False) is True
+        one_statement = len(batch) == 1 and batch[0].exception is None
         try:
             if own:
                 connection = self._engine.raw_connection()
+            if autocommit and not one_statement:
+                connection.autocommit = False
             cursor = connection.cursor()
             for item in batch:
                 inserted = self._insert_scan.first(cursor, item.row)
@@ -152,6 +158,9 @@ class ScanJournal:
                 item.scan_pk = item.exception_id = None
                 item.error = exc
         finally:
+            if autocommit and not one_statement:
+                with contextlib.suppress(Exception):  # (a broken connection is dropped at teardown)
+                    connection.autocommit = True
             if own and connection is not None:
                 connection.close()
 
