@@ -33,17 +33,19 @@ def one_connection(engine, backend):
     single.dispose()
 
 
-def scan(client, token, code):
-    body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": "2026-11-26T09:00:00+08:00"}
+def scan(client, token, code, clock):
+    body = {"scan_id": str(uuid.uuid4()), "code": code, "scanned_at": clock.now().isoformat()}
     return client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"})
 
 
-def test_after_a_scan_a_session_on_the_same_connection_is_a_transaction_again(one_connection, settings):
-    app = create_app(settings, engine=one_connection, migrate=False)
+def test_after_a_scan_a_session_on_the_same_connection_is_a_transaction_again(
+    one_connection, settings, clock
+):
+    app = create_app(settings, engine=one_connection, migrate=False, clock=clock)
     with Session(one_connection) as session:
         _station, token = enrol(session, "bench-pg")
         order = make_order(session)
-    assert scan(app.test_client(), token, order.order_id).json["decision"] == "PASS"
+    assert scan(app.test_client(), token, order.order_id, clock).json["decision"] == "PASS"
     with one_connection.connect() as connection:  # the connection the scan used, back from the pool
         assert connection.connection.dbapi_connection.autocommit is False
         connection.execute(text("UPDATE stations SET name = 'renamed' WHERE name = 'bench-pg'"))
@@ -52,13 +54,14 @@ def test_after_a_scan_a_session_on_the_same_connection_is_a_transaction_again(on
         assert session.scalar(text("SELECT count(*) FROM stations WHERE name = 'bench-pg'")) == 1
 
 
-def test_a_blocked_scan_and_its_exception_are_written_together(one_connection, settings):
-    app = create_app(settings, engine=one_connection, migrate=False)
+def test_a_blocked_scan_journals_its_exception_on_the_autocommit_connection(one_connection, settings, clock):
+    """A scan with an exception is two INSERTs: the journal makes them one transaction there."""
+    app = create_app(settings, engine=one_connection, migrate=False, clock=clock)
     with Session(one_connection) as session:
         _station, token = enrol(session, "bench-pg")
         order = make_order(session)
         refund(session, order)
-    answer = scan(app.test_client(), token, order.order_id).json
+    answer = scan(app.test_client(), token, order.order_id, clock).json
     assert answer["decision"] == "BLOCK" and answer["exception_id"]
     with Session(one_connection) as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 1
